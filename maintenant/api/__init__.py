@@ -1,0 +1,66 @@
+"""The operator API blueprint, /api/v1: bearer-token auth, JSON in and out."""
+
+import json
+
+from flask import Blueprint, current_app, g, request
+
+from ..errors import DomainError
+from ..services.tokens import authenticate
+from .errors import error_response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class BadRequest(DomainError):
+    status_code = 400
+    code = "bad_request"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+@bp.before_request
+def require_token():
+    """Every route but the API description needs a token; writes need the write scope."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    principal = None
+    if scheme.lower() == "bearer":
+        principal = authenticate(raw.strip(), current_app.config.get("API_TOKEN"))
+    if principal is None:
+        return error_response(401, "A valid bearer token is required.",
+                              headers={"WWW-Authenticate": 'Bearer realm="maintenant"'})
+    if request.method not in SAFE_METHODS and not principal.can_write:
+        return error_response(403, "This token is read-only.")
+    g.principal = principal
+    return None
+
+
+def json_body():
+    """The request's JSON body: 415 when it is not JSON, 400 when it does not parse."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+
+
+def load_body(schema, partial=False):
+    """Parse and validate the JSON body with a marshmallow schema (422 on bad fields)."""
+    return schema.load(json_body(), partial=partial)
+
+
+def load_args(schema):
+    """Validate query-string arguments with a marshmallow schema."""
+    return schema.load(request.args.to_dict())
+
+
+from . import components, groups, incidents, maintenance, openapi, settings, subscribers  # noqa: E402,F401

@@ -1,0 +1,125 @@
+"""/api/v1/openapi.json: the OpenAPI 3 description of the operator API."""
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import current_app
+
+from .. import schemas
+from . import bp
+
+ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": True}}}},
+}
+
+# (method, path, summary, request schema, response schema, success status, query schema)
+ROUTES = [
+    ("get", "/status/groups", "List component groups", None, "GroupList", 200, "PageArgs"),
+    ("post", "/status/groups", "Create a group", "GroupIn", "GroupOut", 201, None),
+    ("get", "/status/groups/{group_id}", "Get a group", None, "GroupOut", 200, None),
+    ("put", "/status/groups/{group_id}", "Change a group (partial)", "GroupIn", "GroupOut", 200, None),
+    ("delete", "/status/groups/{group_id}", "Delete a group; its components stay, ungrouped",
+     None, None, 204, None),
+    ("get", "/status/components", "List components", None, "ComponentList", 200, "PageArgs"),
+    ("post", "/status/components", "Create a component", "ComponentIn", "ComponentOut", 201, None),
+    ("get", "/status/components/{component_id}", "Get a component", None, "ComponentOut", 200, None),
+    ("put", "/status/components/{component_id}", "Change a component (partial)", "ComponentIn",
+     "ComponentOut", 200, None),
+    ("delete", "/status/components/{component_id}", "Delete a component", None, None, 204, None),
+    ("get", "/status/incidents", "List incidents, newest first", None, "IncidentList", 200,
+     "IncidentListArgs"),
+    ("post", "/status/incidents", "Open an incident with its first update", "IncidentIn",
+     "IncidentOut", 201, None),
+    ("get", "/status/incidents/{incident_id}", "Get an incident with its timeline", None,
+     "IncidentOut", 200, None),
+    ("put", "/status/incidents/{incident_id}", "Change title, severity or components",
+     "IncidentChange", "IncidentOut", 200, None),
+    ("delete", "/status/incidents/{incident_id}", "Delete an incident", None, None, 204, None),
+    ("get", "/status/incidents/{incident_id}/updates", "An incident's timeline, newest first", None,
+     "IncidentUpdateList", 200, None),
+    ("post", "/status/incidents/{incident_id}/updates", "Post a timeline update",
+     "IncidentUpdateIn", "IncidentUpdateOut", 201, None),
+    ("get", "/status/maintenance", "List maintenance windows", None, "MaintenanceList", 200,
+     "MaintenanceListArgs"),
+    ("post", "/status/maintenance", "Schedule a maintenance window", "MaintenanceIn",
+     "MaintenanceOut", 201, None),
+    ("get", "/status/maintenance/{maintenance_id}", "Get a maintenance window", None,
+     "MaintenanceOut", 200, None),
+    ("put", "/status/maintenance/{maintenance_id}", "Change a window (partial)", "MaintenanceIn",
+     "MaintenanceOut", 200, None),
+    ("delete", "/status/maintenance/{maintenance_id}", "Delete a maintenance window", None, None,
+     204, None),
+    ("get", "/status/subscribers", "List subscribers (emails masked unless full=1)", None,
+     "SubscriberList", 200, "SubscriberListArgs"),
+    ("delete", "/status/subscribers/{subscriber_id}", "Remove a subscriber", None, None, 204, None),
+    ("get", "/status/settings", "The page settings", None, "SettingsOut", 200, None),
+    ("put", "/status/settings", "Change the page settings (partial)", "SettingsIn", "SettingsOut",
+     200, None),
+]
+
+LISTS = {
+    "GroupList": "GroupOut", "ComponentList": "ComponentOut", "IncidentList": "IncidentOut",
+    "IncidentUpdateList": "IncidentUpdateOut", "MaintenanceList": "MaintenanceOut",
+    "SubscriberList": "SubscriberOut",
+}
+
+ERRORS = {"400": "Malformed JSON", "401": "No or bad token", "403": "Token lacks the scope",
+          "404": "Unknown id in the path", "409": "Conflict with the object's state",
+          "413": "Body too large", "415": "Body is not JSON",
+          "422": "Validation failed; fields names each bad field"}
+
+
+def schema_ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def build_spec():
+    """The OpenAPI document, built from the marshmallow schemas the views use."""
+    spec = APISpec(title="maintenant operator API", version="1", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Operators drive the status page through this API. "
+                                        "Send Authorization: Bearer <token>."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", ERROR)
+    used = {name for route in ROUTES for name in (route[3], route[4]) if name}
+    for name in sorted(used - set(LISTS)) + sorted(set(LISTS.values()) - used):
+        spec.components.schema(name, schema=getattr(schemas, name))
+    for name, item in LISTS.items():
+        spec.components.schema(name, {"type": "object", "properties": {
+            "items": {"type": "array", "items": schema_ref(item)}, "total": {"type": "integer"}}})
+    paths = {}
+    for method, path, summary, body, response, status, query in ROUTES:
+        operation = {"summary": summary, "security": [{"bearer": []}], "responses": {}}
+        parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
+                      for name in path_params(path)]
+        if query:
+            parameters.append({"in": "query", "schema": getattr(schemas, query)})
+        if parameters:
+            operation["parameters"] = parameters
+        if body:
+            operation["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": schema_ref(body)}}}
+        operation["responses"][str(status)] = (
+            {"description": "Done", "content": {"application/json": {"schema": schema_ref(response)}}}
+            if response else {"description": "Done"}
+        )
+        for code, description in ERRORS.items():
+            operation["responses"][code] = {"description": description, "content": {
+                "application/json": {"schema": schema_ref("Error")}}}
+        paths.setdefault(path, {})[method] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    document = spec.to_dict()
+    document["servers"] = [{"url": current_app.config["BASE_URL"] + bp.url_prefix}]
+    return document
+
+
+def path_params(path):
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return build_spec()

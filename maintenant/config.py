@@ -1,0 +1,47 @@
+"""Settings read from the environment, with defaults that run locally."""
+
+import os
+import secrets
+
+
+def normalize_database_url(url):
+    """Map the URL forms platforms hand out onto the driver this project uses.
+
+    Platforms give ``postgres://`` (and sometimes ``postgresql://``); SQLAlchemy wants an
+    explicit dialect and driver, here psycopg 3.
+    """
+    if not url:
+        return url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def default_sqlite_url(instance_path):
+    """The default database: a SQLite file in the instance folder."""
+    return "sqlite:///" + os.path.join(instance_path, "maintenant.db")
+
+
+class Config:
+    """Process configuration; every value can be overridden from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Pub/sub ignores Redis database numbers, so channels carry a prefix of their own.
+    REDIS_PREFIX = os.environ.get("MAINTENANT_REDIS_PREFIX", "maintenant:")
+    BASE_URL = os.environ.get("MAINTENANT_BASE_URL", "http://localhost:5000").rstrip("/")
+    API_TOKEN = os.environ.get("MAINTENANT_API_TOKEN") or None
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_SORT_KEYS = False
+    # How long resolved incidents stay on the page.
+    RESOLVED_INCIDENT_DAYS = 7
+    # How many upcoming maintenance windows the page lists.
+    UPCOMING_MAINTENANCE_LIMIT = 10
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    SMTP_FROM = os.environ.get("SMTP_FROM", "status@localhost")

@@ -1,0 +1,16 @@
+"""The data model: one module per aggregate."""
+
+from .base import UTCDateTime, utcnow
+from .components import Component, ComponentGroup, StatusLogEntry
+from .incidents import Incident, IncidentUpdate, incident_components
+from .maintenance import MaintenanceWindow, maintenance_components
+from .outbox import OutboxEvent
+from .settings import PageSettings
+from .subscribers import Subscriber
+from .tokens import ApiToken
+
+__all__ = [
+    "ApiToken", "Component", "ComponentGroup", "Incident", "IncidentUpdate", "MaintenanceWindow",
+    "OutboxEvent", "PageSettings", "StatusLogEntry", "Subscriber", "UTCDateTime",
+    "incident_components", "maintenance_components", "utcnow",
+]

@@ -1,0 +1,57 @@
+"""Scheduled maintenance windows."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+maintenance_components = sa.Table(
+    "maintenance_components",
+    db.metadata,
+    sa.Column(
+        "maintenance_id", sa.ForeignKey("maintenance_windows.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("component_id", sa.ForeignKey("components.id", ondelete="CASCADE"), primary_key=True),
+)
+
+SCHEDULED = "scheduled"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+MAINTENANCE_STATUSES = (SCHEDULED, IN_PROGRESS, COMPLETED, CANCELLED)
+
+
+class MaintenanceWindow(db.Model):
+    """A planned period of downtime for some components."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (sa.Index("ix_maintenance_windows_span", "starts_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    starts_at = mapped_column(UTCDateTime, nullable=False)
+    ends_at = mapped_column(UTCDateTime, nullable=False)
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    components: Mapped[list["Component"]] = relationship(  # noqa: F821
+        secondary=maintenance_components, order_by="(Component.sort_order, Component.id)"
+    )
+
+    def status_at(self, now):
+        """The window's status at ``now``: derived from the clock, never stored."""
+        if self.cancelled:
+            return CANCELLED
+        if now < self.starts_at:
+            return SCHEDULED
+        if now < self.ends_at:
+            return IN_PROGRESS
+        return COMPLETED
+
+    @property
+    def status(self):
+        return self.status_at(utcnow())

@@ -1,0 +1,24 @@
+"""The outbox: events recorded in the same transaction as the change that caused them."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class OutboxEvent(db.Model):
+    """An event waiting to be published (and, later, the notifications it implies).
+
+    Its id is the event id clients see: it comes from the database, so it never goes
+    backwards when Redis restarts.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(50))
+    payload = mapped_column(sa.JSON, nullable=False)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    published_at = mapped_column(UTCDateTime, index=True)

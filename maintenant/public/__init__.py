@@ -1,0 +1,7 @@
+"""The public blueprint: the status page and its JSON under /status (no auth)."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__, url_prefix="/status")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,29 @@
+"""The page settings: one row, created with its defaults on first use."""
+
+from ..extensions import db
+from ..models import PageSettings, utcnow
+from ..models.settings import DEFAULT_TIMEZONE, DEFAULT_TITLE
+from ..schemas import SettingsOut
+from .outbox import commit, record_event
+
+SETTINGS_ID = 1
+
+
+def get_settings():
+    """The page settings; defaults (not yet stored) when nobody has changed them."""
+    settings = db.session.get(PageSettings, SETTINGS_ID)
+    if settings is None:
+        settings = PageSettings(id=SETTINGS_ID, title=DEFAULT_TITLE, description="",
+                                timezone=DEFAULT_TIMEZONE, updated_at=utcnow())
+    return settings
+
+
+def update_settings(data):
+    settings = get_settings()
+    for name, value in data.items():
+        setattr(settings, name, value)
+    settings.updated_at = utcnow()
+    db.session.merge(settings)
+    record_event("settings_changed", SettingsOut().dump(settings))
+    commit()
+    return get_settings()

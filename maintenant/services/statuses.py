@@ -1,0 +1,116 @@
+"""Effective statuses from the database, and the status log that records their changes."""
+
+from collections import defaultdict
+
+from .. import status as rules
+from ..extensions import db
+from ..models import (Component, Incident, MaintenanceWindow, OutboxEvent, StatusLogEntry,
+                      incident_components, maintenance_components, utcnow)
+from ..monitors import monitor_states
+from .outbox import record_event
+
+
+def component_inputs(now):
+    """What the status rules need, for all components, in three queries.
+
+    Returns:
+        (severities, in_maintenance): {component_id: [severity of each open incident]} and
+        the set of ids covered by a maintenance window in progress at ``now``.
+    """
+    severities = defaultdict(list)
+    rows = db.session.execute(
+        db.select(incident_components.c.component_id, Incident.severity)
+        .join(Incident, Incident.id == incident_components.c.incident_id)
+        .where(Incident.status != rules.RESOLVED)
+    )
+    for component_id, severity in rows:
+        severities[component_id].append(severity)
+    in_maintenance = set(db.session.scalars(
+        db.select(maintenance_components.c.component_id)
+        .join(MaintenanceWindow, MaintenanceWindow.id == maintenance_components.c.maintenance_id)
+        .where(MaintenanceWindow.cancelled.is_(False), MaintenanceWindow.starts_at <= now,
+               MaintenanceWindow.ends_at > now)
+    ))
+    return severities, in_maintenance
+
+
+def effective_statuses(components, now=None):
+    """{component_id: effective status} for ``components``, by the status rules."""
+    now = now or utcnow()
+    severities, in_maintenance = component_inputs(now)
+    states = monitor_states((c.monitor_type, c.monitor_id) for c in components)
+    return {
+        component.id: rules.component_status(
+            override=component.status_override,
+            in_maintenance=component.id in in_maintenance,
+            monitor=rules.monitor_contribution(
+                component.monitor_type, states.get((component.monitor_type, component.monitor_id))
+            ),
+            incident_severities=severities.get(component.id, ()),
+        )
+        for component in components
+    }
+
+
+def effective_status(component, now=None):
+    return effective_statuses([component], now)[component.id]
+
+
+def all_components():
+    return db.session.scalars(db.select(Component).order_by(Component.sort_order, Component.id)).all()
+
+
+def overall(components, statuses):
+    """The page's overall status and headline from its visible components."""
+    status = rules.overall_status(statuses[c.id] for c in components if c.visible)
+    return status, rules.headline(status)
+
+
+def last_overall():
+    """The overall status last announced by a global_changed event (operational at first)."""
+    payload = db.session.scalar(
+        db.select(OutboxEvent.payload).where(OutboxEvent.type == "global_changed")
+        .order_by(OutboxEvent.id.desc()).limit(1)
+    )
+    return payload["status"] if payload else rules.OPERATIONAL
+
+
+def component_event(component, status):
+    """The payload of a component_changed event."""
+    return {"id": component.id, "name": component.name, "group_id": component.group_id,
+            "status": status, "visible": component.visible}
+
+
+def sync_statuses(cause, now=None, touched=()):
+    """Log every component whose effective status changed, and record the events it implies.
+
+    Call inside the transaction of the change (before commit). A component new to the log
+    (``logged_status`` None) starts its history here.
+
+    Args:
+        cause: why the statuses may have moved: monitor | incident | maintenance | override.
+        touched: components whose visible attributes (name, group, visibility) changed, so they
+            need an event even when their status did not move.
+    Returns:
+        The components whose effective status changed.
+    """
+    now = now or utcnow()
+    db.session.flush()
+    components = all_components()
+    statuses = effective_statuses(components, now)
+    changed = []
+    for component in components:
+        new = statuses[component.id]
+        if new == component.logged_status:
+            continue
+        db.session.add(StatusLogEntry(component_id=component.id, from_status=component.logged_status,
+                                      to_status=new, at=now, cause=cause))
+        component.logged_status = new
+        changed.append(component)
+    for component in {c.id: c for c in [*changed, *touched]}.values():
+        if component.visible or component in touched:
+            record_event("component_changed", component_event(component, statuses[component.id]))
+    status, message = overall(components, statuses)
+    if status != last_overall():
+        record_event("global_changed", {"status": status, "message": message})
+    return changed

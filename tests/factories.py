@@ -1,0 +1,31 @@
+"""Small factories that build data through the services, as the API would."""
+
+from datetime import timedelta
+
+from maintenant.models import utcnow
+from maintenant.services import components, incidents, maintenance
+
+
+def make_group(name="Core", **fields):
+    return components.create_group({"name": name, "description": "", "sort_order": 0,
+                                     "collapsed": False, **fields})
+
+
+def make_component(name="API", **fields):
+    return components.create_component({"name": name, **fields})
+
+
+def make_incident(title="Elevated errors", severity="major", components_=(), status="investigating",
+                  message="We are looking into it."):
+    return incidents.create_incident({"title": title, "severity": severity, "status": status,
+                                      "message": message,
+                                      "components": [c.id for c in components_]})
+
+
+def make_maintenance(title="Upgrade", components_=(), starts_in=timedelta(hours=1),
+                     lasts=timedelta(hours=1), description=""):
+    starts_at = utcnow() + starts_in
+    return maintenance.schedule_maintenance({
+        "title": title, "description": description, "starts_at": starts_at,
+        "ends_at": starts_at + lasts, "components": [c.id for c in components_],
+        "cancelled": False})
