@@ -1,0 +1,1 @@
+"""Email rendering and SMTP delivery jobs (the subscribers issue fills this in)."""
