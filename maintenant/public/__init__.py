@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__, url_prefix="/status")
 
-from . import views  # noqa: E402,F401
+from . import render, views  # noqa: E402,F401  (render registers the page's template filters)

@@ -84,5 +84,4 @@ def page_state(now=None):
         "incidents": [public_incident(i, names) for i in incidents if i.is_open],
         "resolved_incidents": [public_incident(i, names) for i in incidents if not i.is_open],
         "maintenance": [public_maintenance(w, names, now) for w in windows],
-        "generated_at": now.isoformat(),
     }

@@ -1,0 +1,159 @@
+"""How the public page is rendered: time and label filters, the embedded CSS, headers, ETags."""
+
+import base64
+import functools
+import hashlib
+import os
+import zoneinfo
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from flask import current_app, render_template, request
+from markupsafe import Markup
+
+from . import bp
+
+PAGE_TEMPLATE = "status/page.html"
+PAGE_CSS = "status/page.css"
+
+# Month names spelled out here so the page reads the same whatever the process's locale is.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+LABELS = {
+    "operational": "Operational",
+    "degraded": "Degraded performance",
+    "partial_outage": "Partial outage",
+    "major_outage": "Major outage",
+    "maintenance": "Under maintenance",
+    "minor": "Minor",
+    "major": "Major",
+    "critical": "Critical",
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+    "scheduled": "Scheduled",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+}
+
+# The favicon's colour follows the overall status; a data: URI keeps the page free of requests.
+FAVICON_COLOURS = {
+    "operational": "#1f883d",
+    "degraded": "#b58100",
+    "partial_outage": "#d4600f",
+    "major_outage": "#cf222e",
+    "maintenance": "#2f6fd6",
+}
+
+
+@functools.cache
+def _zone(name):
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        # A zone the tzdata here does not know must not take the page down.
+        return timezone.utc
+
+
+def _aware(value):
+    """A UTC datetime from what the page state holds: an ISO 8601 string or a datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+@bp.app_template_filter("local_time")
+def local_time(value, zone_name, since=None):
+    """A time as readers of the page read it, zone named: "27 Nov 2026, 14:03 CET".
+
+    Args:
+        since: the start of a span ending at ``value``; on the same local day only the time
+            is shown ("14:00 CET"), so "27 Nov 2026, 12:00 CET – 14:00 CET" reads at a glance.
+    """
+    if value is None:
+        return ""
+    zone = _zone(zone_name)
+    local = _aware(value).astimezone(zone)
+    clock = f"{local:%H:%M} {local.tzname()}"
+    if since is not None and _aware(since).astimezone(zone).date() == local.date():
+        return clock
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {clock}"
+
+
+@bp.app_template_filter("utc_iso")
+def utc_iso(value):
+    """A time for <time datetime>: ISO 8601 in UTC, to the second."""
+    if value is None:
+        return ""
+    return _aware(value).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@bp.app_template_filter("label")
+def label(value):
+    """The words the page shows for a status, severity or maintenance state."""
+    return LABELS.get(value, str(value).replace("_", " ").capitalize())
+
+
+@bp.app_template_filter("zone_name")
+def zone_name(value):
+    """The zone the page's times are shown in, as the page will really use it."""
+    zone = _zone(value)
+    return zone.key if isinstance(zone, zoneinfo.ZoneInfo) else "UTC"
+
+
+@functools.cache
+def favicon(status):
+    """A round favicon in the colour of ``status``, as a data: URI."""
+    svg = ("<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+           f"<circle cx='8' cy='8' r='7' fill='{FAVICON_COLOURS.get(status, '#57606a')}'/></svg>")
+    return "data:image/svg+xml," + quote(svg, safe=":/='")
+
+
+@functools.cache
+def _load_css(path):
+    with open(path, encoding="utf-8") as handle:
+        css = handle.read()
+    if "</" in css:
+        raise ValueError(f"{path} must not contain '</': it is embedded in a <style> element")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return Markup(css), f"'sha256-{digest}'"
+
+
+def page_css():
+    """The page's CSS and its CSP source expression, read and hashed once per process.
+
+    The CSS is ours, not an operator's: it is marked safe so autoescaping cannot change a byte
+    of it, since the browser checks those bytes against the hash in the CSP.
+    """
+    return _load_css(os.path.join(current_app.root_path, current_app.template_folder, PAGE_CSS))
+
+
+def content_security_policy(style_hash):
+    """The page's CSP: nothing loads but its own hashed style element and data: images."""
+    return (f"default-src 'none'; style-src {style_hash}; img-src data:; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'")
+
+
+def render_page(state):
+    """The status page for ``state`` (see services.page.page_state), with its security headers."""
+    css, style_hash = page_css()
+    response = current_app.make_response(render_template(
+        PAGE_TEMPLATE, state=state, page_css=css, favicon=favicon(state["status"]),
+        resolved_days=current_app.config["RESOLVED_INCIDENT_DAYS"]))
+    response.headers["Content-Security-Policy"] = content_security_policy(style_hash)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def revalidated(response):
+    """Tag ``response`` with a hash of its body and answer 304 when the client has it already."""
+    response.add_etag()
+    # no-cache: clients and proxies may keep the page but must revalidate it every time.
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)
