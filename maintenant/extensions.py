@@ -1,6 +1,7 @@
 """Extensions, created unbound and bound to the app in create_app."""
 
 import redis
+from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -19,32 +20,41 @@ migrate = Migrate()
 
 
 class RedisClient:
-    """The process's Redis connection pool, bound to the app's REDIS_URL in create_app."""
+    """The Redis connection pool of the current app, bound to its REDIS_URL in create_app.
 
-    def __init__(self):
-        self._client = None
-        self.prefix = "maintenant:"
+    Each app keeps its own client in ``app.extensions``, so two apps in one process (tests,
+    tools) never share or re-point each other's connection.
+    """
+
+    EXTENSION = "maintenant.redis"
 
     def init_app(self, app):
         url = app.config.get("REDIS_URL")
-        self.prefix = app.config["REDIS_PREFIX"]
-        self._client = (
+        client = (
             redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2,
                                  health_check_interval=30)
             if url
             else None
         )
-        app.extensions["maintenant.redis"] = self
+        app.extensions[self.EXTENSION] = (client, app.config["REDIS_PREFIX"])
+
+    def _state(self):
+        return current_app.extensions[self.EXTENSION]
 
     @property
     def configured(self):
-        return self._client is not None
+        return self._state()[0] is not None
 
     @property
     def client(self):
-        if self._client is None:
+        client = self._state()[0]
+        if client is None:
             raise redis.ConnectionError("REDIS_URL is not set")
-        return self._client
+        return client
+
+    @property
+    def prefix(self):
+        return self._state()[1]
 
     def key(self, name):
         """A key or channel name under this installation's prefix."""

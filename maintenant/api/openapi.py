@@ -83,9 +83,14 @@ def build_spec():
                                         "Send Authorization: Bearer <token>."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", ERROR)
-    used = {name for route in ROUTES for name in (route[3], route[4]) if name}
+    # A PUT's body is registered as its partial variant (register_partial), not as itself.
+    used = {name for method, _, _, body, response, *_ in ROUTES
+            for name in ((body if method != "put" else None), response) if name}
     for name in sorted(used - set(LISTS)) + sorted(set(LISTS.values()) - used):
-        spec.components.schema(name, schema=getattr(schemas, name))
+        # The marshmallow plugin registers a nested schema (IncidentOut.updates ->
+        # IncidentUpdateOut) under its own name when it meets it first.
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=getattr(schemas, name))
     for name, item in LISTS.items():
         spec.components.schema(name, {"type": "object", "properties": {
             "items": {"type": "array", "items": schema_ref(item)}, "total": {"type": "integer"}}})
@@ -99,6 +104,8 @@ def build_spec():
         if parameters:
             operation["parameters"] = parameters
         if body:
+            if method == "put":
+                body = register_partial(spec, body)
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": schema_ref(body)}}}
         operation["responses"][str(status)] = (
@@ -114,6 +121,17 @@ def build_spec():
     document = spec.to_dict()
     document["servers"] = [{"url": current_app.config["BASE_URL"] + bp.url_prefix}]
     return document
+
+
+def register_partial(spec, name):
+    """Register the body of a PUT: the fields of ``name``, none required and none defaulted,
+    since a partial change leaves what it does not name as it is. Returns its name."""
+    partial = name + "Partial"
+    if partial not in spec.components.schemas:
+        spec.components.schema(partial, schema=getattr(schemas, name)(partial=True))
+        for field in spec.components.schemas[partial]["properties"].values():
+            field.pop("default", None)
+    return partial
 
 
 def path_params(path):

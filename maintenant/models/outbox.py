@@ -15,6 +15,8 @@ class OutboxEvent(db.Model):
     """
 
     __tablename__ = "outbox"
+    # Ids must never be reused (SQLite would after deleting the newest rows): clients resume by id.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
                                     primary_key=True)

@@ -2,6 +2,8 @@
 
 from collections import defaultdict
 
+import sqlalchemy as sa
+
 from .. import status as rules
 from ..extensions import db
 from ..models import (Component, Incident, MaintenanceWindow, OutboxEvent, StatusLogEntry,
@@ -81,6 +83,12 @@ def component_event(component, status):
             "status": status, "visible": component.visible}
 
 
+def on_page_before_or_after(component):
+    """Whether a component being changed is on the page, or was until this change."""
+    history = sa.inspect(component).attrs.visible.history
+    return component.visible or bool(history.deleted and history.deleted[0])
+
+
 def sync_statuses(cause, now=None, touched=()):
     """Log every component whose effective status changed, and record the events it implies.
 
@@ -95,6 +103,9 @@ def sync_statuses(cause, now=None, touched=()):
         The components whose effective status changed.
     """
     now = now or utcnow()
+    # Before the flush, which forgets what ``visible`` was: a hidden component stays off the
+    # public stream even when renamed or regrouped.
+    touched = [component for component in touched if on_page_before_or_after(component)]
     db.session.flush()
     components = all_components()
     statuses = effective_statuses(components, now)
