@@ -1,7 +1,8 @@
-"""flask commands: API tokens and demo data."""
+"""flask commands: API tokens, demo data and the scheduler process."""
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from .errors import DomainError
 
@@ -9,6 +10,7 @@ from .errors import DomainError
 def register_cli(app: Flask):
     app.cli.add_command(tokens)
     app.cli.add_command(demo)
+    app.cli.add_command(scheduler)
 
 
 @click.group()
@@ -66,3 +68,19 @@ def demo(force):
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(summary)
+
+
+@click.command()
+@click.option("--interval", default=1.0, show_default=True,
+              help="Seconds between two looks for due jobs.")
+@click.option("--burst", is_flag=True, help="Queue what is due once, then exit.")
+@with_appcontext
+def scheduler(interval, burst):
+    """Run the scheduler: periodic jobs (housekeeping, the outbox sweep) onto the queues."""
+    from .extensions import redis_client
+    from .launcher import REDIS_URL_MISSING
+    from .scheduler import run_scheduler
+
+    if not redis_client.configured:
+        raise click.ClickException(REDIS_URL_MISSING.format(process="scheduler"))
+    run_scheduler(redis_client.client, interval=interval, burst=burst)
