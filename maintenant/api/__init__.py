@@ -51,6 +51,9 @@ def json_body():
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        # A body under the size limit can still nest deeper than the parser recurses.
+        raise BadRequest("The body nests too deeply.") from None
 
 
 def load_body(schema, partial=False):

@@ -40,7 +40,8 @@ def error_response(status, message, code=None, fields=None, headers=None):
 def wants_json():
     """API paths answer errors as JSON; the public page answers HTML."""
     path = request.path
-    return path.startswith("/api/") or path == "/healthz" or path.startswith("/status/api")
+    return path == "/api" or path.startswith("/api/") or path == "/healthz" or \
+        path.startswith("/status/api")
 
 
 def flatten_messages(messages):

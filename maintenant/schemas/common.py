@@ -27,18 +27,51 @@ class UTCDateTime(fields.AwareDateTime):
         # "Z" is the most common way to say UTC; older parsers refuse it.
         if isinstance(value, str) and value.endswith(("Z", "z")):
             value = value[:-1] + "+00:00"
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time in year 1
+            raise self.make_error("invalid") from None
+
+
+class SafeString(fields.String):
+    """A string any database can store: PostgreSQL refuses NUL in text, and no database
+    takes a lone surrogate (which JSON can spell as an escape)."""
+
+    default_error_messages = {
+        "nul": "Must not contain NUL characters.",
+        "unicode": "Not valid Unicode text.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise self.make_error("nul")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("unicode") from None
+        return value
+
+
+class StrictBoolean(fields.Boolean):
+    """A boolean sent as true or false: 1, 0 and 1.0 equal True and False in Python, not in JSON."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def Name(**kwargs):
     """A required, non-blank, bounded name or title."""
-    return fields.String(required=True, validate=[validate.Length(min=1, max=kwargs.pop("max", 200)),
-                                                  not_blank], **kwargs)
+    return SafeString(required=True, validate=[validate.Length(min=1, max=kwargs.pop("max", 200)),
+                                               not_blank], **kwargs)
 
 
 def Text(max_length=10_000, **kwargs):
     """Free text such as a description or message."""
-    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+    return SafeString(validate=validate.Length(max=max_length), **kwargs)
 
 
 def StrictInt(**kwargs):
@@ -48,18 +81,23 @@ def StrictInt(**kwargs):
 
 def StrictBool(**kwargs):
     """A boolean that must be sent as true or false."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+    return StrictBoolean(**kwargs)
 
 
 def Choice(choices, **kwargs):
     """A string from a fixed set."""
-    return fields.String(validate=validate.OneOf(choices), **kwargs)
+    return SafeString(validate=validate.OneOf(choices), **kwargs)
+
+
+# More ids than any page has components; the cap keeps a lookup within what a database binds
+# (PostgreSQL takes at most 65,535 parameters in one statement).
+MAX_IDS = 1000
 
 
 def IdList(**kwargs):
     """A list of ids (each a positive integer), without duplicates."""
     return fields.List(StrictInt(validate=validate.Range(min=1, max=2**31 - 1)),
-                       validate=unique_items, **kwargs)
+                       validate=[validate.Length(max=MAX_IDS), unique_items], **kwargs)
 
 
 def not_blank(value):

@@ -3,15 +3,16 @@
 from marshmallow import Schema, fields, validate
 
 from ..status import INCIDENT_SEVERITIES, INCIDENT_STATUSES
-from .common import Choice, ComponentRef, IdList, Name, PageArgs, StrictSchema, UTCDateTime
+from .common import (Choice, ComponentRef, IdList, Name, PageArgs, SafeString, StrictSchema,
+                     UTCDateTime, not_blank)
 
-MESSAGE = validate.Length(min=1, max=10_000)
+MESSAGE = [validate.Length(min=1, max=10_000), not_blank]
 
 
 class IncidentIn(StrictSchema):
     title = Name(max=300)
     severity = Choice(INCIDENT_SEVERITIES, required=True)
-    message = fields.String(required=True, validate=MESSAGE)
+    message = SafeString(required=True, validate=MESSAGE)
     status = Choice(INCIDENT_STATUSES, load_default="investigating")
     components = IdList(load_default=list)
 
@@ -26,7 +27,7 @@ class IncidentChange(StrictSchema):
 
 class IncidentUpdateIn(StrictSchema):
     status = Choice(INCIDENT_STATUSES, required=True)
-    message = fields.String(required=True, validate=MESSAGE)
+    message = SafeString(required=True, validate=MESSAGE)
 
 
 class IncidentListArgs(PageArgs):

@@ -28,9 +28,15 @@ def resolve_ids(model, ids, field, noun="id"):
         if ids else {}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise Invalid(f"Unknown {noun}: {', '.join(map(str, missing))}.",
-                      {field: [f"Unknown {noun}: {', '.join(map(str, missing))}."]})
+        message = f"Unknown {noun}: {name_some(missing)}."
+        raise Invalid(message, {field: [message]})
     return [found[i] for i in ids]
+
+
+def name_some(ids, shown=10):
+    """``1, 2, 3``; a long list names its first ``shown`` ids, then ``and 990 more``."""
+    listed = ", ".join(map(str, ids[:shown]))
+    return listed if len(ids) <= shown else f"{listed} and {len(ids) - shown} more"
 
 
 def resolve_id(model, object_id, field, noun="id"):

@@ -1,5 +1,7 @@
 """Maintenance windows: schedule, move, cancel; their status comes from the clock."""
 
+from datetime import timedelta
+
 from .. import status as rules
 from ..errors import Conflict, Invalid
 from ..extensions import db
@@ -11,6 +13,10 @@ from .outbox import commit, record_event
 from .statuses import sync_statuses
 
 M = MaintenanceWindow
+
+# An operator ends a window "now" by sending the current time, which is already in the past
+# when it arrives (and their clock may lag ours): an end this close to now means now.
+END_NOW_GRACE = timedelta(minutes=1)
 
 
 def status_clause(status, now):
@@ -57,23 +63,26 @@ def change_maintenance(window, data):
     starts_at = data.get("starts_at", window.starts_at)
     ends_at = data.get("ends_at", window.ends_at)
     if status == IN_PROGRESS:
-        frozen = [name for name in ("starts_at", "components", "cancelled")
-                  if name in data and data[name] != current_value(window, name)]
+        frozen = changes(window, data, ("starts_at", "components", "cancelled"))
         if frozen:
             raise Conflict("This window is in progress: only its end may move "
                            f"(not {', '.join(frozen)}).", {name: ["Cannot change while in progress."]
                                                          for name in frozen})
+        if now - END_NOW_GRACE <= ends_at < now:
+            ends_at = data["ends_at"] = now
         if ends_at < now:
             raise Invalid("An end in the past would rewrite history; end it now instead.",
                           {"ends_at": ["Must not be in the past for a window in progress."]})
     elif status in (COMPLETED, CANCELLED):
-        frozen = [name for name in ("starts_at", "ends_at", "components", "cancelled")
-                  if name in data and data[name] != current_value(window, name)]
+        frozen = changes(window, data, ("starts_at", "ends_at", "components", "cancelled"))
         if frozen:
             raise Conflict(f"This window is {status}: its times and components are history.",
                            {name: [f"Cannot change a {status} window."] for name in frozen})
     if ends_at <= starts_at:
-        raise Invalid("ends_at must be after starts_at.", {"ends_at": ["Must be after starts_at."]})
+        # Name the field the request moved, so a start moved past the end is blamed on the start.
+        blamed = ({"starts_at": ["Must be before ends_at."]} if "ends_at" not in data
+                  else {"ends_at": ["Must be after starts_at."]})
+        raise Invalid("ends_at must be after starts_at.", blamed)
     if "components" in data:
         window.components = resolve_ids(Component, data["components"], "components", "component")
     for name in ("title", "description", "starts_at", "ends_at", "cancelled"):
@@ -90,6 +99,15 @@ def current_value(window, name):
     if name == "components":
         return [component.id for component in window.components]
     return getattr(window, name)
+
+
+def changes(window, data, names):
+    """Which of ``names`` the request changes (components compare as sets: order is not a change)."""
+    def same(name):
+        if name == "components":
+            return set(data[name]) == set(current_value(window, name))
+        return data[name] == current_value(window, name)
+    return [name for name in names if name in data and not same(name)]
 
 
 def delete_maintenance(window):

@@ -10,11 +10,12 @@ SETTINGS_ID = 1
 
 
 def get_settings():
-    """The page settings; defaults (not yet stored) when nobody has changed them."""
+    """The page settings; defaults (not yet stored, ``updated_at`` None) when nobody has
+    changed them."""
     settings = db.session.get(PageSettings, SETTINGS_ID)
     if settings is None:
         settings = PageSettings(id=SETTINGS_ID, title=DEFAULT_TITLE, description="",
-                                timezone=DEFAULT_TIMEZONE, updated_at=utcnow())
+                                timezone=DEFAULT_TIMEZONE, updated_at=None)
     return settings
 
 
