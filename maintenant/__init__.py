@@ -31,6 +31,9 @@ def create_app(config=None):
     app.json.sort_keys = False
 
     from . import models  # noqa: F401  (register the tables on the metadata)
+    from .services.monitors import register_state_lookups
+
+    register_state_lookups()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)),

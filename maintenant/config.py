@@ -40,6 +40,11 @@ class Config:
     RESOLVED_INCIDENT_DAYS = 7
     # How many upcoming maintenance windows the page lists.
     UPCOMING_MAINTENANCE_LIMIT = 10
+    # Probes running at once in one worker process (threads: a check mostly waits on the network).
+    PROBE_CONCURRENCY = int(os.environ.get("MAINTENANT_PROBE_CONCURRENCY", "100"))
+    CERTIFICATE_TIMEOUT = 10.0
+    # Container discovery: the engine's address (DOCKER_HOST; else the local socket if present).
+    DOCKER_HOST = os.environ.get("DOCKER_HOST") or None
     SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None

@@ -21,3 +21,31 @@ def housekeeping():
     changed = sync_statuses(rules.CAUSE_MAINTENANCE)
     outbox.commit()
     return len(changed)
+
+
+def run_probes(due):
+    """Start the checks due now, [(monitor_type, monitor_id, due_epoch)], on this worker's pool."""
+    from .monitors.runner import start_probes
+
+    return start_probes([tuple(item) for item in due])
+
+
+def reconcile_probes():
+    """Make the probe schedule hold every probed monitor exactly once."""
+    from .services.monitors import reconcile_probe_schedule
+
+    return reconcile_probe_schedule()
+
+
+def check_heartbeat_deadlines():
+    """Heartbeats silent past interval + grace go down."""
+    from .services.heartbeats import check_deadlines
+
+    return check_deadlines()
+
+
+def discover_containers():
+    """List the Docker engine's containers and keep one monitor per container name."""
+    from .services.containers import discover
+
+    return discover()

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import rq_scheduler
+from rq import Queue
 from rq.job import JobStatus
 
 from . import jobs
-from .extensions import QUEUE_DEFAULT
+from .extensions import QUEUE_DEFAULT, QUEUE_PROBES
+from .monitors import schedule
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,20 @@ class PeriodicJob:
 PERIODIC_JOBS = (
     PeriodicJob(PERIODIC_PREFIX + "drain-outbox", jobs.drain_outbox, interval=30),
     PeriodicJob(PERIODIC_PREFIX + "housekeeping", jobs.housekeeping, interval=15),
+    PeriodicJob(PERIODIC_PREFIX + "heartbeat-deadlines", jobs.check_heartbeat_deadlines,
+                interval=5, queue=QUEUE_PROBES),
+    PeriodicJob(PERIODIC_PREFIX + "discover-containers", jobs.discover_containers, interval=30,
+                queue=QUEUE_PROBES),
+    # A safety net: the API keeps the probe schedule in step with every change already.
+    PeriodicJob(PERIODIC_PREFIX + "reconcile-probes", jobs.reconcile_probes, interval=300),
 )
+# The scheduler pops probes this far ahead; the worker waits for each one's due time, so
+# the scheduler's one-second poll and the queue's latency do not make checks late.
+DISPATCH_LOOKAHEAD = 1.5
+DISPATCH_BATCH = 200
+# A batch of checks not started within this many seconds is dropped: the next interval's
+# checks are due by then, and a backlog must not burst onto the targets.
+PROBE_JOB_TTL = 30
 
 
 class Scheduler(rq_scheduler.Scheduler):
@@ -61,10 +76,31 @@ class Scheduler(rq_scheduler.Scheduler):
             return
         super().enqueue_job(job)
 
+    def __init__(self, *args, probe_schedule=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.probe_schedule = probe_schedule
+
+    def enqueue_jobs(self):
+        """Each tick: the due periodic jobs, then (given a probe schedule) the due probes."""
+        jobs_moved = super().enqueue_jobs()
+        if self.probe_schedule:
+            dispatch_due_probes(self.connection, self.probe_schedule)
+        return jobs_moved
+
     def still_waiting(self, job):
         queue = self.get_queue_for_job(job)
         return (job.get_status() == JobStatus.QUEUED
                 and self.connection.lpos(queue.key, job.id) is not None)
+
+
+def dispatch_due_probes(connection, schedule_key, lookahead=DISPATCH_LOOKAHEAD):
+    """Pop the probes due soon from the schedule and queue them in batches for the workers."""
+    due = schedule.pop_due(lookahead=lookahead, client=connection, key=schedule_key)
+    probes = Queue(QUEUE_PROBES, connection=connection)
+    for start in range(0, len(due), DISPATCH_BATCH):
+        probes.enqueue(jobs.run_probes, due[start:start + DISPATCH_BATCH], ttl=PROBE_JOB_TTL,
+                       result_ttl=0, failure_ttl=3600)
+    return len(due)
 
 
 def is_current(job, periodic):
@@ -125,9 +161,12 @@ def run_scheduler(connection, interval=POLL_INTERVAL, burst=False):
     """
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    scheduler = Scheduler(connection=connection, interval=interval)
+    scheduler = Scheduler(connection=connection, interval=interval,
+                          probe_schedule=schedule.schedule_key())
     with scheduler_lock(scheduler):
         scheduled, cancelled = reconcile(scheduler)
+        added, removed = jobs.reconcile_probes()
+    log.info("probe schedule: %d added, %d removed", added, removed)
     log.info("periodic jobs: %d scheduled, %d cancelled, %d in place", len(scheduled),
              len(cancelled), len(PERIODIC_JOBS) - len(scheduled))
     scheduler.run(burst=burst)

@@ -286,8 +286,9 @@ def test_scheduler_and_worker_start_maintenance_on_time(app, processes, database
 
     returncode, text = processes.run("flask --app app scheduler --burst", env)
     assert returncode == 0, text
-    queued = Queue(QUEUE_DEFAULT, connection=redis_conn).job_ids
-    assert sorted(queued) == sorted(periodic.id for periodic in PERIODIC_JOBS)
+    queued = [job_id for periodic in PERIODIC_JOBS
+              for job_id in Queue(periodic.queue, connection=redis_conn).job_ids]
+    assert sorted(set(queued)) == sorted(periodic.id for periodic in PERIODIC_JOBS)
     run_worker_burst(processes, env)
 
     db.session.expire_all()
@@ -317,18 +318,28 @@ def test_reconcile_schedules_each_periodic_job_once(redis_conn):
 
 def test_reconcile_replaces_changed_and_drops_removed_periodic_jobs(redis_conn):
     scheduler = Scheduler(connection=redis_conn)
-    drain, housekeeping = PERIODIC_JOBS
+    drain, housekeeping = PERIODIC_JOBS[:2]
     reconcile(scheduler, [drain, PeriodicJob(housekeeping.id, housekeeping.func, interval=99),
                           PeriodicJob("periodic-retired", drain.func, interval=60)])
     scheduler.enqueue_in(timedelta(hours=1), "maintenant.jobs.drain_outbox", job_id="one-off")
 
     scheduled, cancelled = reconcile(scheduler)
 
-    assert scheduled == [housekeeping.id]
+    assert scheduled == [housekeeping.id] + [periodic.id for periodic in PERIODIC_JOBS[2:]]
     assert sorted(cancelled) == sorted([housekeeping.id, "periodic-retired"])
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {drain.id, housekeeping.id, "one-off"}
+    assert set(jobs) == {periodic.id for periodic in PERIODIC_JOBS} | {"one-off"}
     assert jobs[housekeeping.id].meta["interval"] == housekeeping.interval
+
+
+def queued_periodic(redis_conn):
+    """Ids of the periodic jobs waiting in their queues."""
+    return sorted(set(job_id for periodic in PERIODIC_JOBS
+                      for job_id in Queue(periodic.queue, connection=redis_conn).job_ids))
+
+
+def all_periodic_ids():
+    return sorted(periodic.id for periodic in PERIODIC_JOBS)
 
 
 def make_due(scheduler):
@@ -346,19 +357,18 @@ def test_a_second_scheduler_never_queues_a_job_twice(redis_conn):
     first.enqueue_jobs()
     second.enqueue_jobs()
 
-    assert sorted(queue.job_ids) == sorted(periodic.id for periodic in PERIODIC_JOBS)
+    assert queued_periodic(redis_conn) == all_periodic_ids()
 
 
 def test_a_periodic_job_still_waiting_is_not_queued_again(redis_conn):
     scheduler = Scheduler(connection=redis_conn)
     reconcile(scheduler)
-    queue = Queue(QUEUE_DEFAULT, connection=redis_conn)
     scheduler.enqueue_jobs()
 
     make_due(scheduler)  # the workers are down and the jobs are due again
     scheduler.enqueue_jobs()
 
-    assert sorted(queue.job_ids) == sorted(periodic.id for periodic in PERIODIC_JOBS)
+    assert queued_periodic(redis_conn) == all_periodic_ids()
     assert all(score > time.time() for _, score in redis_conn.zrange(
         scheduler.scheduled_jobs_key, 0, -1, withscores=True)), "rescheduled all the same"
 
@@ -366,16 +376,15 @@ def test_a_periodic_job_still_waiting_is_not_queued_again(redis_conn):
 def test_a_finished_periodic_job_is_queued_again_when_due(redis_conn):
     scheduler = Scheduler(connection=redis_conn)
     reconcile(scheduler)
-    queue = Queue(QUEUE_DEFAULT, connection=redis_conn)
     scheduler.enqueue_jobs()
-    for job_id in queue.job_ids:  # as if a worker had run them
-        queue.remove(job_id)
-        Job.fetch(job_id, connection=redis_conn).set_status(JobStatus.FINISHED)
+    for periodic in PERIODIC_JOBS:  # as if a worker had run them
+        Queue(periodic.queue, connection=redis_conn).remove(periodic.id)
+        Job.fetch(periodic.id, connection=redis_conn).set_status(JobStatus.FINISHED)
 
     make_due(scheduler)
     scheduler.enqueue_jobs()
 
-    assert sorted(queue.job_ids) == sorted(periodic.id for periodic in PERIODIC_JOBS)
+    assert queued_periodic(redis_conn) == all_periodic_ids()
 
 
 # The launcher

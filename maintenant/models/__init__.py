@@ -4,13 +4,16 @@ from .base import UTCDateTime, utcnow
 from .components import Component, ComponentGroup, StatusLogEntry
 from .incidents import Incident, IncidentUpdate, incident_components
 from .maintenance import MaintenanceWindow, maintenance_components
+from .monitors import (Certificate, Container, Endpoint, Heartbeat, MonitorHour,
+                       MonitorTransition)
 from .outbox import OutboxEvent
 from .settings import PageSettings
 from .subscribers import Subscriber
 from .tokens import ApiToken
 
 __all__ = [
-    "ApiToken", "Component", "ComponentGroup", "Incident", "IncidentUpdate", "MaintenanceWindow",
+    "ApiToken", "Certificate", "Component", "Container", "Endpoint", "Heartbeat", "MonitorHour",
+    "MonitorTransition", "ComponentGroup", "Incident", "IncidentUpdate", "MaintenanceWindow",
     "OutboxEvent", "PageSettings", "StatusLogEntry", "Subscriber", "UTCDateTime",
     "incident_components", "maintenance_components", "utcnow",
 ]

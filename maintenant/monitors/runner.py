@@ -1,0 +1,151 @@
+"""Running probes in the worker: many at once on threads, results stored in batches.
+
+A probe job only hands its checks to this process's pool and returns, so a slow or hanging
+target holds one thread (until its own timeout), never the queue. Finished checks are
+collected by one recorder thread and written a batch at a time, so thousands of monitors
+cost a handful of transactions per second, and no process is forked per check.
+"""
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import current_app
+
+from ..models import utcnow
+from .base import ProbeResult
+
+log = logging.getLogger(__name__)
+
+RECORD_EVERY = 0.5  # seconds between two batches of results written
+RECORD_BATCH = 1000
+
+
+def build_check(monitor):
+    """A no-argument callable that probes ``monitor`` (read now, run later on a thread)."""
+    if monitor.monitor_type == "endpoint":
+        from .endpoint import probe_endpoint
+
+        settings = dict(target=monitor.target, method=monitor.method, headers=dict(monitor.headers or {}),
+                        follow_redirects=monitor.follow_redirects, verify_tls=monitor.verify_tls,
+                        expected_statuses=monitor.expected_statuses, keyword=monitor.keyword,
+                        timeout=monitor.timeout_seconds,
+                        latency_threshold_ms=monitor.latency_threshold_ms)
+        return lambda: with_latency_detail(probe_endpoint(**settings))
+    if monitor.monitor_type == "certificate":
+        from .certificate import probe_certificate
+
+        settings = dict(host=monitor.host, port=monitor.port, server_name=monitor.server_name,
+                        warning_days=monitor.warning_days,
+                        timeout=current_app.config["CERTIFICATE_TIMEOUT"])
+        return lambda: certificate_details(probe_certificate(**settings))
+    raise ValueError(f"{monitor.monitor_type} monitors are not probed")
+
+
+def with_latency_detail(result):
+    return ProbeResult(result.state, result.latency_ms, result.error,
+                       {**result.details, "last_latency_ms": result.latency_ms})
+
+
+def certificate_details(result):
+    """Keep only what a Certificate row stores (days_left is derived from expires_at)."""
+    details = {name: result.details.get(name) for name in ("expires_at", "issuer", "subject")
+               if name in result.details}
+    return ProbeResult(result.state, result.latency_ms, result.error, details)
+
+
+def safely(check):
+    """Run a check; any exception becomes a failed result in plain words, never a lost check."""
+    try:
+        return check()
+    except Exception as error:  # a probe bug must not take the others down
+        log.exception("probe failed unexpectedly")
+        return ProbeResult("down", None, f"probe error: {type(error).__name__}: {error}")
+
+
+class ProbeRunner:
+    """This process's probe pool and its recorder thread."""
+
+    def __init__(self, app, concurrency):
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="probe")
+        self.results = queue.Queue()
+        self.recorder = threading.Thread(target=self._record_forever, name="probe-recorder",
+                                         daemon=True)
+        self.recorder.start()
+
+    def submit(self, monitor_type, monitor_id, check, due_epoch):
+        self.pool.submit(self._run, monitor_type, monitor_id, check, due_epoch)
+
+    def _run(self, monitor_type, monitor_id, check, due_epoch):
+        # Checks popped slightly early (the dispatcher looks ahead) wait for their due time.
+        delay = due_epoch - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        result = safely(check)
+        self.results.put((monitor_type, monitor_id, result, utcnow()))
+
+    def _record_forever(self):
+        from ..services.monitors import record_results
+
+        while True:
+            batch = [self.results.get()]
+            time.sleep(RECORD_EVERY)
+            while len(batch) < RECORD_BATCH:
+                try:
+                    batch.append(self.results.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.app.app_context():
+                    record_results(batch)
+            except Exception:  # keep recording the next batches whatever happened
+                log.exception("could not record %d probe results", len(batch))
+
+
+_runner = None
+_runner_lock = threading.Lock()
+
+
+def get_runner():
+    """The process-wide runner, started on first use."""
+    global _runner
+    with _runner_lock:
+        if _runner is None:
+            app = current_app._get_current_object()
+            _runner = ProbeRunner(app, app.config["PROBE_CONCURRENCY"])
+        return _runner
+
+
+def load_checks(refs):
+    """[(type, id, check)] for the monitors of ``refs`` that still exist and are not paused."""
+    from ..services.monitors import load_monitors
+
+    monitors = load_monitors(refs)
+    return [(kind, monitor_id, build_check(monitors[(kind, monitor_id)]))
+            for kind, monitor_id in refs
+            if (kind, monitor_id) in monitors and not monitors[(kind, monitor_id)].paused]
+
+
+def start_probes(due):
+    """Hand due checks [(type, id, due_epoch)] to the pool; returns how many were started."""
+    due_at = {(kind, monitor_id): at for kind, monitor_id, at in due}
+    checks = load_checks(list(due_at))
+    runner = get_runner()
+    for kind, monitor_id, check in checks:
+        runner.submit(kind, monitor_id, check, due_at[(kind, monitor_id)])
+    return len(checks)
+
+
+def probe_now(refs):
+    """Probe monitors at once and store the results before returning (API "check now", tests)."""
+    from ..services.monitors import record_results
+
+    checks = load_checks(refs)
+    pool = get_runner().pool
+    futures = [(kind, monitor_id, pool.submit(safely, check))
+               for kind, monitor_id, check in checks]
+    results = [(kind, monitor_id, future.result(), utcnow()) for kind, monitor_id, future in futures]
+    return record_results(results)
