@@ -14,6 +14,7 @@ from rq import SimpleWorker
 from maintenant import create_app
 from maintenant.extensions import QUEUES, redis_client
 from maintenant.launcher import REDIS_URL_MISSING
+from maintenant.monitors.runner import stop_runner
 
 
 class AppWorker(SimpleWorker):
@@ -42,7 +43,12 @@ def main(argv=None):
         # wait for jobs, while the app's pool keeps a short one for the jobs' own commands.
         connection = redis.Redis.from_url(app.config["REDIS_URL"])
         worker = AppWorker(QUEUES, connection=connection)
-        worker.work(burst=args.burst)
+        try:
+            worker.work(burst=args.burst)
+        finally:
+            # The probe threads are daemons: without this, the results of checks already
+            # handed to them would die with the process (every --burst run, every restart).
+            stop_runner(app)
 
 
 if __name__ == "__main__":

@@ -66,4 +66,5 @@ def load_args(schema):
     return schema.load(request.args.to_dict())
 
 
-from . import components, groups, incidents, maintenance, openapi, settings, subscribers  # noqa: E402,F401
+from . import (components, groups, incidents, maintenance, monitors, openapi,  # noqa: E402,F401
+               settings, subscribers)

@@ -14,6 +14,41 @@ ERROR = {
         "fields": {"type": "object", "additionalProperties": True}}}},
 }
 
+HISTORY = ("Daily history in a time zone (default UTC), oldest day first", None,
+           "MonitorHistoryOut", 200, "HistoryArgs")
+
+
+def monitor_routes(path, noun, body_in, body_change, created, creatable=True):
+    """The routes of one monitor kind: list, create, get, change, delete, history."""
+    one = f"{path}/{{{noun}_id}}"
+    out = noun.capitalize() + "Out"
+    a = "an" if noun[0] in "aeiou" else "a"
+    routes = [("get", path, f"List {noun} monitors by name", None, out.replace("Out", "List"),
+               200, "PageArgs")]
+    if creatable:
+        routes.append(("post", path, f"Create {a} {noun} monitor", body_in, created, 201, None))
+    return routes + [
+        ("get", one, f"Get {a} {noun} monitor", None, out, 200, None),
+        ("put", one, f"Change {a} {noun} monitor (partial); paused: true pauses it",
+         body_change, out, 200, None),
+        ("delete", one, f"Delete {a} {noun} monitor and its history; components using it keep "
+                        "going with no monitor" + ("" if creatable else
+                                                   "; discovery brings back a container it "
+                                                   "sees again"), None, None, 204, None),
+        ("get", one + "/history", *HISTORY),
+    ]
+
+
+MONITOR_ROUTES = [
+    *monitor_routes("/endpoints", "endpoint", "EndpointIn", "EndpointChange",
+                    "EndpointCreatedOut"),
+    *monitor_routes("/heartbeats", "heartbeat", "HeartbeatIn", "HeartbeatIn", "HeartbeatOut"),
+    *monitor_routes("/certificates", "certificate", "CertificateIn", "CertificateIn",
+                    "CertificateOut"),
+    # Containers are discovered: no create; deleting one forgets it until it is seen again.
+    *monitor_routes("/containers", "container", None, "ContainerChange", None, creatable=False),
+]
+
 # (method, path, summary, request schema, response schema, success status, query schema)
 ROUTES = [
     ("get", "/status/groups", "List component groups", None, "GroupList", 200, "PageArgs"),
@@ -57,12 +92,15 @@ ROUTES = [
     ("get", "/status/settings", "The page settings", None, "SettingsOut", 200, None),
     ("put", "/status/settings", "Change the page settings (partial)", "SettingsIn", "SettingsOut",
      200, None),
+    *MONITOR_ROUTES,
 ]
 
 LISTS = {
     "GroupList": "GroupOut", "ComponentList": "ComponentOut", "IncidentList": "IncidentOut",
     "IncidentUpdateList": "IncidentUpdateOut", "MaintenanceList": "MaintenanceOut",
-    "SubscriberList": "SubscriberOut",
+    "SubscriberList": "SubscriberOut", "EndpointList": "EndpointOut",
+    "HeartbeatList": "HeartbeatOut", "CertificateList": "CertificateOut",
+    "ContainerList": "ContainerOut",
 }
 
 ERRORS = {"400": "Malformed JSON", "401": "No or bad token", "403": "Token lacks the scope",

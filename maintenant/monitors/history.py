@@ -28,7 +28,11 @@ def state_bucket(monitor_type, state):
 
 
 def load_hours(keys):
-    """Preload the MonitorHour rows of ``keys`` [(type, id, hour)] into the session, one query."""
+    """Preload the MonitorHour rows of ``keys`` [(type, id, hour)] into the session, one query.
+
+    Returns:
+        The cache ``get_hour`` reads: {key: row}, with None for keys known to have no row yet.
+    """
     keys = set(keys)
     if not keys:
         return {}
@@ -36,12 +40,19 @@ def load_hours(keys):
     hours = {key[2] for key in keys}
     rows = db.session.scalars(db.select(MonitorHour).where(
         MonitorHour.monitor_id.in_(ids), MonitorHour.hour.in_(hours))).all()
-    return {(row.monitor_type, row.monitor_id, row.hour): row for row in rows}
+    cache = dict.fromkeys(keys)
+    cache.update({(row.monitor_type, row.monitor_id, row.hour): row for row in rows})
+    return cache
 
 
 def get_hour(cache, monitor_type, monitor_id, hour):
     key = (monitor_type, monitor_id, hour)
-    row = cache.get(key)
+    if key in cache:
+        row = cache[key]
+    else:
+        # An hour that was not preloaded (time credited to an earlier hour than the batch's
+        # checks) may already have its row: adding a second one would fail the whole batch.
+        row = cache[key] = db.session.get(MonitorHour, key)
     if row is None:
         row = MonitorHour(monitor_type=monitor_type, monitor_id=monitor_id, hour=hour,
                           up_seconds=0.0, degraded_seconds=0.0, down_seconds=0.0, checks=0,

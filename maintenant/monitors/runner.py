@@ -66,7 +66,7 @@ def safely(check):
 
 
 class ProbeRunner:
-    """This process's probe pool and its recorder thread."""
+    """A probe pool and its recorder thread, bound to one app (its database and Redis)."""
 
     def __init__(self, app, concurrency):
         self.app = app
@@ -79,6 +79,13 @@ class ProbeRunner:
     def submit(self, monitor_type, monitor_id, check, due_epoch):
         self.pool.submit(self._run, monitor_type, monitor_id, check, due_epoch)
 
+    def stop(self, timeout=None):
+        """Stop taking checks, let the started ones end (each within its own timeout),
+        record every result, end the threads."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.results.put(_STOP)
+        self.recorder.join(timeout)
+
     def _run(self, monitor_type, monitor_id, check, due_epoch):
         # Checks popped slightly early (the dispatcher looks ahead) wait for their due time.
         delay = due_epoch - time.time()
@@ -90,14 +97,21 @@ class ProbeRunner:
     def _record_forever(self):
         from ..services.monitors import record_results
 
-        while True:
+        stopping = False
+        while not stopping:
             batch = [self.results.get()]
+            if batch[0] is _STOP:
+                return
             time.sleep(RECORD_EVERY)
             while len(batch) < RECORD_BATCH:
                 try:
                     batch.append(self.results.get_nowait())
                 except queue.Empty:
                     break
+            stopping = _STOP in batch
+            batch = [item for item in batch if item is not _STOP]
+            if not batch:
+                continue
             try:
                 with self.app.app_context():
                     record_results(batch)
@@ -105,18 +119,28 @@ class ProbeRunner:
                 log.exception("could not record %d probe results", len(batch))
 
 
-_runner = None
+_STOP = object()
+RUNNER = "maintenant.probe_runner"
 _runner_lock = threading.Lock()
 
 
 def get_runner():
-    """The process-wide runner, started on first use."""
-    global _runner
+    """The current app's runner, started on first use (one per app, so one per process in
+    the worker; an app never records through another app's database)."""
+    app = current_app._get_current_object()
     with _runner_lock:
-        if _runner is None:
-            app = current_app._get_current_object()
-            _runner = ProbeRunner(app, app.config["PROBE_CONCURRENCY"])
-        return _runner
+        runner = app.extensions.get(RUNNER)
+        if runner is None:
+            runner = app.extensions[RUNNER] = ProbeRunner(app, app.config["PROBE_CONCURRENCY"])
+        return runner
+
+
+def stop_runner(app, timeout=10):
+    """Stop ``app``'s runner, if it started one (tests; an orderly shutdown)."""
+    with _runner_lock:
+        runner = app.extensions.pop(RUNNER, None)
+    if runner is not None:
+        runner.stop(timeout)
 
 
 def load_checks(refs):

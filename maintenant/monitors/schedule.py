@@ -50,7 +50,8 @@ def schedule_key():
 def members_of(client, monitor_type, monitor_id):
     """The schedule's members for one monitor (normally one; more only mid-edit)."""
     prefix = f"{monitor_type}:{monitor_id}:"
-    return [m.decode() for m in client.zscan_iter(schedule_key(), match=prefix + "*")]
+    # ZSCAN yields (member, score) pairs.
+    return [name.decode() for name, _ in client.zscan_iter(schedule_key(), match=prefix + "*")]
 
 
 def put(monitor_type, monitor_id, interval, first_due=None):

@@ -4,12 +4,17 @@ from .common import PageArgs, list_response
 from .components import ComponentIn, ComponentOut, GroupIn, GroupOut
 from .incidents import IncidentChange, IncidentIn, IncidentListArgs, IncidentOut, IncidentUpdateIn, IncidentUpdateOut
 from .maintenance import MaintenanceIn, MaintenanceListArgs, MaintenanceOut
+from .monitors import (CertificateIn, CertificateOut, ContainerChange, ContainerOut, EndpointChange,
+                       EndpointCreatedOut, EndpointIn, EndpointOut, HeartbeatIn, HeartbeatOut,
+                       HistoryArgs, MonitorHistoryOut)
 from .settings import SettingsIn, SettingsOut
 from .subscribers import MaskedSubscriberOut, SubscriberListArgs, SubscriberOut
 
 __all__ = [
-    "ComponentIn", "ComponentOut", "GroupIn", "GroupOut", "IncidentChange", "IncidentIn",
+    "CertificateIn", "CertificateOut", "ComponentIn", "ComponentOut", "ContainerChange",
+    "ContainerOut", "EndpointChange", "EndpointCreatedOut", "EndpointIn", "EndpointOut", "GroupIn",
+    "GroupOut", "HeartbeatIn", "HeartbeatOut", "HistoryArgs", "IncidentChange", "IncidentIn",
     "IncidentListArgs", "IncidentOut", "IncidentUpdateIn", "IncidentUpdateOut", "MaintenanceIn",
-    "MaintenanceListArgs", "MaintenanceOut", "MaskedSubscriberOut", "PageArgs", "SettingsIn",
-    "SettingsOut", "SubscriberListArgs", "SubscriberOut", "list_response",
+    "MaintenanceListArgs", "MaintenanceOut", "MaskedSubscriberOut", "MonitorHistoryOut", "PageArgs",
+    "SettingsIn", "SettingsOut", "SubscriberListArgs", "SubscriberOut", "list_response",
 ]

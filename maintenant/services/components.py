@@ -4,7 +4,8 @@ from .. import status as rules
 from ..errors import Invalid
 from ..extensions import db
 from ..models import Component, ComponentGroup
-from .lookups import get_or_404, resolve_id
+from .lookups import MAX_ID, get_or_404, resolve_id
+from .monitors import KINDS
 from .outbox import commit, record_event
 from .statuses import component_event, sync_statuses
 
@@ -56,9 +57,15 @@ def get_component(component_id):
 
 
 def check_monitor(monitor_type, monitor_id):
-    if monitor_id is not None and monitor_type is None:
+    """A component's monitor: a monitor_id needs a monitor_type, and must name a monitor."""
+    if monitor_id is None:
+        return
+    if monitor_type is None:
         raise Invalid("A monitor_id needs a monitor_type.",
                       {"monitor_id": ["A monitor_id needs a monitor_type."]})
+    if not 0 < monitor_id <= MAX_ID or db.session.get(KINDS[monitor_type], monitor_id) is None:
+        message = f"No {monitor_type} monitor with id {monitor_id}."
+        raise Invalid(message, {"monitor_id": [message]})
 
 
 def create_component(data):
@@ -76,8 +83,9 @@ def update_component(component, data):
     """Apply a partial change; a changed override is logged with cause ``override``."""
     if "group_id" in data:
         resolve_id(ComponentGroup, data["group_id"], "group_id", "group")
-    check_monitor(data.get("monitor_type", component.monitor_type),
-                  data.get("monitor_id", component.monitor_id))
+    if "monitor_type" in data or "monitor_id" in data:
+        check_monitor(data.get("monitor_type", component.monitor_type),
+                      data.get("monitor_id", component.monitor_id))
     touched = any(name in data and data[name] != getattr(component, name)
                   for name in VISIBLE_ATTRIBUTES)
     override_changed = "status_override" in data and data["status_override"] != component.status_override

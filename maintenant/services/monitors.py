@@ -93,8 +93,12 @@ def record_results(results, immediate=False):
         The transitions confirmed by this batch.
     """
     monitors = load_monitors((kind, monitor_id) for kind, monitor_id, _, _ in results)
-    hours = history.load_hours(
-        (kind, monitor_id, history.hour_of(at)) for kind, monitor_id, _, at in results)
+    # The hours of the checks, and of each monitor's previous check: the time between the
+    # two is credited to both when an hour boundary falls between them.
+    hour_keys = {(kind, monitor_id, history.hour_of(at)) for kind, monitor_id, _, at in results}
+    hour_keys.update((monitor.monitor_type, monitor.id, history.hour_of(monitor.last_checked_at))
+                     for monitor in monitors.values() if monitor.last_checked_at is not None)
+    hours = history.load_hours(hour_keys)
     transitions = []
     for kind, monitor_id, result, at in sorted(results, key=lambda item: item[3]):
         monitor = monitors.get((kind, monitor_id))

@@ -11,19 +11,24 @@ from ..models import OutboxEvent, utcnow
 log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 500
+# Session flag: this transaction recorded events, so its commit should drain the outbox.
+PENDING = "maintenant.outbox_pending"
 
 
 def record_event(kind, data):
     """Add an event to the current transaction; it is published once the change commits."""
     event = OutboxEvent(type=kind, payload=data)
     db.session.add(event)
+    db.session.info[PENDING] = True
     return event
 
 
 def commit():
     """Commit the session, then publish what it recorded (a Redis outage only delays it)."""
+    pending = db.session.info.pop(PENDING, False)
     db.session.commit()
-    drain_outbox()
+    if pending:  # most commits (a probe confirming "still up") record nothing to publish
+        drain_outbox()
 
 
 def drain_outbox():

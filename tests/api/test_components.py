@@ -8,14 +8,24 @@ from .helpers import (assert_error, created, ids, new_component, new_group, new_
                       new_window, ok, pick, status_of)
 
 FULL_BODY = {"name": "API", "description": "REST and webhooks", "sort_order": 4, "visible": False,
-             "monitor_type": "endpoint", "monitor_id": 12, "status_override": None}
+             "monitor_type": "endpoint", "status_override": None}
+
+
+def new_endpoint(api):
+    return created(api.post("/endpoints", json={"name": "API", "target": "https://api.example.com"}))
+
+
+def full_body(api):
+    """FULL_BODY watching a real endpoint monitor (a component may only name one that exists)."""
+    return {**FULL_BODY, "monitor_id": new_endpoint(api)["id"]}
 
 
 def test_create_answers_201_with_the_component(api):
     group = new_group(api)
-    component = created(api.post("/status/components", json={**FULL_BODY, "group_id": group["id"]}))
+    body = full_body(api)
+    component = created(api.post("/status/components", json={**body, "group_id": group["id"]}))
     assert component["id"] > 0
-    assert pick(component, *FULL_BODY) == FULL_BODY
+    assert pick(component, *body) == body
     assert component["group_id"] == group["id"]
     assert component["status"] == "operational"
     assert datetime.fromisoformat(component["created_at"]).utcoffset() == timedelta(0)
@@ -51,7 +61,7 @@ def test_every_listed_component_has_its_status(api):
 
 
 def test_put_changes_only_what_it_names(api):
-    component = created(api.post("/status/components", json=FULL_BODY))
+    component = created(api.post("/status/components", json=full_body(api)))
     changed = ok(api.put(f"/status/components/{component['id']}", json={"description": "New"}))
     assert changed == {**component, "description": "New"}
 
@@ -178,7 +188,8 @@ def test_a_hidden_component_still_has_its_status(api):
 
 
 def test_a_monitor_without_results_contributes_nothing(api):
-    component = new_component(api, monitor_type="heartbeat", monitor_id=999)
+    heartbeat = created(api.post("/heartbeats", json={"name": "Backup"}))
+    component = new_component(api, monitor_type="heartbeat", monitor_id=heartbeat["id"])
     assert component["status"] == "operational"
 
 
@@ -227,7 +238,7 @@ def test_invalid_changes_are_422_and_change_nothing(api, body, field):
 
 
 def test_a_monitor_can_be_detached(api):
-    component = new_component(api, monitor_type="endpoint", monitor_id=3)
+    component = new_component(api, monitor_type="endpoint", monitor_id=new_endpoint(api)["id"])
     changed = ok(api.put(f"/status/components/{component['id']}",
                          json={"monitor_type": None, "monitor_id": None}))
     assert (changed["monitor_type"], changed["monitor_id"]) == (None, None)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from factories import make_component, make_group, make_incident, make_maintenance
+from maintenant.services import monitor_config
 
 from .helpers import assert_error, from_now, iso
 
@@ -145,14 +146,16 @@ def world(app):
     component = make_component(group_id=group.id)
     incident = make_incident(components_=[component])
     window = make_maintenance(components_=[component])
+    endpoint, _ = monitor_config.create_endpoint({"name": "API", "target": "https://a.example"})
     return {"group": group.id, "component": component.id, "incident": incident.id,
-            "maintenance": window.id}
+            "maintenance": window.id, "endpoint": endpoint.id}
 
 
 def valid_bodies(world):
     """{(method, path): a valid body} for every route that takes a body."""
     component_body = {"group_id": world["group"], "name": "API", "description": "REST",
-                      "sort_order": 1, "visible": True, "monitor_type": "endpoint", "monitor_id": 1,
+                      "sort_order": 1, "visible": True, "monitor_type": "endpoint",
+                      "monitor_id": world["endpoint"],
                       "status_override": "degraded"}
     group_body = {"name": "Core", "description": "Core", "sort_order": 1, "collapsed": True}
     incident_body = {"title": "Outage", "severity": "major", "message": "Looking.",

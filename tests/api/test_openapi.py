@@ -10,7 +10,8 @@ from openapi_spec_validator import validate
 
 from factories import make_component, make_group, make_incident, make_maintenance
 from maintenant.extensions import db
-from maintenant.models import Subscriber
+from maintenant.models import Container, Subscriber, utcnow
+from maintenant.services import monitor_config
 
 PREFIX = "/api/v1"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -93,9 +94,17 @@ def objects(app):
     window = make_maintenance(components_=[component], starts_in=timedelta(days=1))
     subscriber = Subscriber(email="reader@example.com", confirmed=True)
     db.session.add(subscriber)
+    container = Container(name="web", container_name="web", status="running",
+                          created_at=utcnow(), updated_at=utcnow())
+    db.session.add(container)
     db.session.commit()
+    endpoint, _ = monitor_config.create_endpoint({"name": "API", "target": "https://a.example"})
+    heartbeat = monitor_config.create_heartbeat({"name": "Backup"})
+    certificate = monitor_config.create_certificate({"name": "TLS", "host": "a.example"})
     return {"group_id": group.id, "component_id": component.id, "incident_id": incident.id,
-            "maintenance_id": window.id, "subscriber_id": subscriber.id}
+            "maintenance_id": window.id, "subscriber_id": subscriber.id,
+            "endpoint_id": endpoint.id, "heartbeat_id": heartbeat.id,
+            "certificate_id": certificate.id, "container_id": container.id}
 
 
 def fill(path, ids):

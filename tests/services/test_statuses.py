@@ -57,6 +57,19 @@ class FakeMonitors:
                 if monitor_id in self.states}
 
 
+def make_watching(name, monitor_type=None, monitor_id=None, **fields):
+    """A component watching a monitor that only the fake lookup knows.
+
+    The service refuses a monitor_id that names no monitor row, so the link is set on the
+    component's row directly.
+    """
+    component = make_component(name, **fields)
+    component.monitor_type, component.monitor_id = monitor_type, monitor_id
+    sync_statuses("monitor")
+    commit()
+    return component
+
+
 @pytest.fixture
 def endpoints(monkeypatch):
     """Endpoint monitor states the test sets, through the real lookup registry."""
@@ -189,7 +202,7 @@ def test_an_incident_without_components_changes_no_status(api):
 
 def test_monitor_states_flow_into_the_effective_status_and_the_log(api, endpoints):
     endpoints.states[7] = "up"
-    component = make_component("API", monitor_type="endpoint", monitor_id=7)
+    component = make_watching("API", "endpoint", 7)
     assert status_of(api, component) == "operational"
 
     endpoints.states[7] = "down"
@@ -210,7 +223,7 @@ def test_monitor_states_flow_into_the_effective_status_and_the_log(api, endpoint
 
 def test_a_monitor_outage_and_an_incident_take_the_worst(api, endpoints):
     endpoints.states[3] = "degraded"
-    component = make_component("API", monitor_type="endpoint", monitor_id=3)
+    component = make_watching("API", "endpoint", 3)
     make_incident(severity="major", components_=[component])
     assert status_of(api, component) == "partial_outage"
 
@@ -223,8 +236,7 @@ def test_a_monitor_outage_and_an_incident_take_the_worst(api, endpoints):
 
 def test_the_override_beats_a_monitor_outage(api, endpoints):
     endpoints.states[3] = "down"
-    component = make_component("API", monitor_type="endpoint", monitor_id=3,
-                               status_override="operational")
+    component = make_watching("API", "endpoint", 3, status_override="operational")
 
     assert status_of(api, component) == "operational"
 
@@ -237,7 +249,7 @@ def test_the_override_beats_a_monitor_outage(api, endpoints):
 ])
 def test_an_unknown_or_missing_monitor_contributes_nothing(api, endpoints, fields):
     endpoints.states[5] = "unknown"
-    component = make_component("API", **fields)
+    component = make_watching("API", **fields)
     make_incident(severity="minor", components_=[component])
 
     assert status_of(api, component) == "degraded"
@@ -248,7 +260,7 @@ def test_an_unknown_or_missing_monitor_contributes_nothing(api, endpoints, field
 
 def test_a_probe_confirming_the_state_records_nothing(api, endpoints):
     endpoints.states[7] = "down"
-    make_component("API", monitor_type="endpoint", monitor_id=7)
+    make_watching("API", "endpoint", 7)
     entries, mark = len(all_log_entries()), last_event_id()
 
     assert sync_statuses("monitor") == []
