@@ -1,5 +1,7 @@
 """/api/v1/endpoints, /heartbeats, /certificates, /containers and their daily history"""
 
+from flask import g
+
 from ..schemas import (CertificateIn, CertificateOut, ContainerChange, ContainerOut,
                        EndpointChange, EndpointCreatedOut, EndpointIn, EndpointOut, HeartbeatIn,
                        HeartbeatOut, HistoryArgs, MonitorHistoryOut, PageArgs, list_response)
@@ -8,14 +10,26 @@ from ..services.monitor_history import daily_history
 from . import bp, load_args, load_body
 
 
+MASKED = "***"
+
+
+def for_caller(item):
+    """Request headers often carry credentials: a read-only token sees their names, not values."""
+    if "headers" in item and not g.principal.can_write:
+        item["headers"] = {name: MASKED for name in item["headers"]}
+    return item
+
+
 def list_monitors(monitor_type, schema):
     args = load_args(PageArgs())
     items, total = service.list_monitors(monitor_type, args["limit"], args["offset"])
-    return list_response(schema, items, total)
+    listing = list_response(schema, items, total)
+    listing["items"] = [for_caller(item) for item in listing["items"]]
+    return listing
 
 
 def get_monitor(monitor_type, monitor_id, schema):
-    return schema.dump(service.get_monitor(monitor_type, monitor_id))
+    return for_caller(schema.dump(service.get_monitor(monitor_type, monitor_id)))
 
 
 def update_monitor(monitor_type, monitor_id, schema_in, schema_out):

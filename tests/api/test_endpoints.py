@@ -226,6 +226,14 @@ def test_a_read_token_reads_but_cannot_write(api, read_api):
     assert ok(api.get(path))["name"] == "API"
 
 
+def test_a_read_token_sees_header_names_but_not_their_values(api, read_api):
+    endpoint = new_endpoint(api, headers={"Authorization": "Bearer s3cret"})
+    path = f"/endpoints/{endpoint['id']}"
+    assert ok(read_api.get(path))["headers"] == {"Authorization": "***"}
+    assert ok(read_api.get("/endpoints"))["items"][0]["headers"] == {"Authorization": "***"}
+    assert ok(api.get(path))["headers"] == {"Authorization": "Bearer s3cret"}
+
+
 def test_no_token_is_401(client):
     assert_error(client.get("/api/v1/endpoints"), 401)
     assert_error(client.post("/api/v1/endpoints", json={}), 401)
