@@ -19,6 +19,7 @@ from rq.job import JobStatus
 from . import jobs
 from .extensions import QUEUE_DEFAULT, QUEUE_PROBES
 from .monitors import schedule
+from .services.containers import DISCOVERY_INTERVAL
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ PERIODIC_JOBS = (
     PeriodicJob(PERIODIC_PREFIX + "housekeeping", jobs.housekeeping, interval=15),
     PeriodicJob(PERIODIC_PREFIX + "heartbeat-deadlines", jobs.check_heartbeat_deadlines,
                 interval=5, queue=QUEUE_PROBES),
-    PeriodicJob(PERIODIC_PREFIX + "discover-containers", jobs.discover_containers, interval=30,
-                queue=QUEUE_PROBES),
+    PeriodicJob(PERIODIC_PREFIX + "discover-containers", jobs.discover_containers,
+                interval=DISCOVERY_INTERVAL, queue=QUEUE_PROBES),
     # A safety net: the API keeps the probe schedule in step with every change already.
     PeriodicJob(PERIODIC_PREFIX + "reconcile-probes", jobs.reconcile_probes, interval=300),
 )
