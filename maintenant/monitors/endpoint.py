@@ -328,9 +328,18 @@ def _elapsed_ms(started):
     return (time.perf_counter() - started) * 1000
 
 
-@lru_cache(maxsize=32)
+_TLS_LOCK = threading.Lock()
+
+
 def _tls_context(verify, ca_certs):
-    """One TLS context per (verify, CA file): loading a trust store costs milliseconds."""
+    """One TLS context per (verify, CA file), built once even when 100 threads ask at once."""
+    with _TLS_LOCK:
+        return _build_tls_context(verify, ca_certs)
+
+
+@lru_cache(maxsize=32)
+def _build_tls_context(verify, ca_certs):
+    """Loading a trust store costs about 0.1 s of CPU: done once per (verify, CA file)."""
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False

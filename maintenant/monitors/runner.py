@@ -56,13 +56,18 @@ def certificate_details(result):
     return ProbeResult(result.state, result.latency_ms, result.error, details)
 
 
-def safely(check):
+# The failed state of each probed kind, for a check that raised instead of answering.
+FAILED_STATE = {"endpoint": "down", "certificate": "unreachable"}
+
+
+def safely(check, monitor_type="endpoint"):
     """Run a check; any exception becomes a failed result in plain words, never a lost check."""
     try:
         return check()
     except Exception as error:  # a probe bug must not take the others down
         log.exception("probe failed unexpectedly")
-        return ProbeResult("down", None, f"probe error: {type(error).__name__}: {error}")
+        return ProbeResult(FAILED_STATE[monitor_type], None,
+                           f"probe error: {type(error).__name__}: {error}")
 
 
 class ProbeRunner:
@@ -91,7 +96,7 @@ class ProbeRunner:
         delay = due_epoch - time.time()
         if delay > 0:
             time.sleep(delay)
-        result = safely(check)
+        result = safely(check, monitor_type)
         self.results.put((monitor_type, monitor_id, result, utcnow()))
 
     def _record_forever(self):
@@ -169,7 +174,7 @@ def probe_now(refs):
 
     checks = load_checks(refs)
     pool = get_runner().pool
-    futures = [(kind, monitor_id, pool.submit(safely, check))
+    futures = [(kind, monitor_id, pool.submit(safely, check, kind))
                for kind, monitor_id, check in checks]
     results = [(kind, monitor_id, future.result(), utcnow()) for kind, monitor_id, future in futures]
     return record_results(results)

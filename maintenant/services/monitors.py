@@ -39,6 +39,11 @@ def transition(monitor, to_status, at, reason):
     return entry
 
 
+def expected_gap(monitor):
+    """Seconds between two results of a healthy monitor (a heartbeat may be late by its grace)."""
+    return monitor.interval_seconds + (getattr(monitor, "grace_seconds", 0) or 0)
+
+
 def apply_result(monitor, result, at, hours, immediate=False):
     """Feed one probe result to a monitor; returns the transition it confirmed, if any.
 
@@ -49,7 +54,7 @@ def apply_result(monitor, result, at, hours, immediate=False):
     """
     kind = monitor.monitor_type
     history.credit_time(hours, kind, monitor.id, monitor.status, monitor.last_checked_at, at,
-                        monitor.interval_seconds)
+                        expected_gap(monitor))
     history.count_check(hours, kind, monitor.id, at,
                         history.state_bucket(kind, result.state) == history.UP, result.latency_ms)
     monitor.last_checked_at = at
