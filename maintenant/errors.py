@@ -13,6 +13,15 @@ class DomainError(Exception):
         self.fields = fields or {}
 
 
+class BadRequest(DomainError):
+    """A body that does not parse (malformed JSON)."""
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

@@ -4,7 +4,7 @@ import json
 
 from flask import Blueprint, current_app, g, request
 
-from ..errors import DomainError
+from ..errors import BadRequest, UnsupportedMediaType
 from ..services.tokens import authenticate
 from .errors import error_response
 
@@ -12,16 +12,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-class BadRequest(DomainError):
-    status_code = 400
-    code = "bad_request"
-
-
-class UnsupportedMediaType(DomainError):
-    status_code = 415
-    code = "unsupported_media_type"
 
 
 @bp.before_request
