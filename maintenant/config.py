@@ -40,6 +40,13 @@ class Config:
     RESOLVED_INCIDENT_DAYS = 7
     # How many upcoming maintenance windows the page lists.
     UPCOMING_MAINTENANCE_LIMIT = 10
+    # Live updates (GET /status/events): a keepalive comment at least this often, so proxies
+    # keep the stream open and a reader that went away is noticed.
+    SSE_KEEPALIVE_SECONDS = float(os.environ.get("MAINTENANT_SSE_KEEPALIVE_SECONDS", "15"))
+    # Events a reader may fall behind before it is disconnected (it reconnects and catches up).
+    SSE_CLIENT_QUEUE = int(os.environ.get("MAINTENANT_SSE_CLIENT_QUEUE", "100"))
+    # Open streams per client address and web process; 0: no limit (a proxy or CDN limits).
+    SSE_MAX_STREAMS_PER_IP = int(os.environ.get("MAINTENANT_SSE_MAX_STREAMS_PER_IP", "0"))
     # Probes running at once in one worker process (threads: a check mostly waits on the network).
     PROBE_CONCURRENCY = int(os.environ.get("MAINTENANT_PROBE_CONCURRENCY", "100"))
     CERTIFICATE_TIMEOUT = 10.0

@@ -11,10 +11,11 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Open streams per worker process; each reader costs a file descriptor, so `ulimit -n` must allow
-# this many (plus a few) per worker.
-worker_connections = 5000
-# Streams never finish by themselves: on a restart give requests in flight a moment, not 30 s.
+# Connections per worker process, open streams included: a worker that holds this many resets
+# the next one, page and API requests too, so leave room above the readers expected. Each costs
+# a file descriptor: `ulimit -n` must allow this many (plus a few) per worker.
+worker_connections = 10000
+# Open streams are ended as a worker stops (post_worker_init); other requests get this long.
 graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
@@ -34,3 +35,29 @@ def on_starting(server):
     """Refuse to start without Redis: events, SSE and jobs all go through it."""
     if not os.environ.get("REDIS_URL"):
         raise RuntimeError(REDIS_URL_MISSING)
+
+
+def post_worker_init(worker):
+    """Subscribe to the events as the worker starts (in the worker, after gevent's patching),
+    so the first reader and the first page request find the broker live."""
+    import threading
+
+    from maintenant.events import get_broker
+
+    app = worker.wsgi
+    if not hasattr(app, "extensions"):  # not the Flask app itself
+        return
+    broker = get_broker(app)
+    if broker is not None:
+        threading.Thread(target=_end_streams_on_shutdown, args=(worker, broker),
+                         name="maintenant-shutdown", daemon=True).start()
+
+
+def _end_streams_on_shutdown(worker, broker):
+    """Streams never end by themselves: once the worker is told to stop, end them, so it stops
+    at once (not after graceful_timeout) and their readers reconnect to another process."""
+    import time
+
+    while worker.alive:
+        time.sleep(0.5)
+    broker.stop()

@@ -15,6 +15,7 @@ from . import bp
 
 PAGE_TEMPLATE = "status/page.html"
 PAGE_CSS = "status/page.css"
+LIVE_SCRIPT = "status/live.js"
 
 # Month names spelled out here so the page reads the same whatever the process's locale is.
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -114,13 +115,24 @@ def favicon(status):
 
 
 @functools.cache
-def _load_css(path):
+def all_favicons():
+    """Every status's favicon, for the script to swap as the overall status changes."""
+    return {status: favicon(status) for status in FAVICON_COLOURS}
+
+
+@functools.cache
+def _load_inline(path):
+    """A file embedded in the page as it is, and its CSP source expression."""
     with open(path, encoding="utf-8") as handle:
-        css = handle.read()
-    if "</" in css:
-        raise ValueError(f"{path} must not contain '</': it is embedded in a <style> element")
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    return Markup(css), f"'sha256-{digest}'"
+        text = handle.read()
+    if "</" in text:
+        raise ValueError(f"{path} must not contain '</': it is embedded in an element of the page")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return Markup(text), f"'sha256-{digest}'"
+
+
+def _template_file(name):
+    return os.path.join(current_app.root_path, current_app.template_folder, name)
 
 
 def page_css():
@@ -129,22 +141,33 @@ def page_css():
     The CSS is ours, not an operator's: it is marked safe so autoescaping cannot change a byte
     of it, since the browser checks those bytes against the hash in the CSP.
     """
-    return _load_css(os.path.join(current_app.root_path, current_app.template_folder, PAGE_CSS))
+    return _load_inline(_template_file(PAGE_CSS))
 
 
-def content_security_policy(style_hash):
-    """The page's CSP: nothing loads but its own hashed style element and data: images."""
-    return (f"default-src 'none'; style-src {style_hash}; img-src data:; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'")
+def live_script():
+    """The page's one inline script (live updates) and its CSP source, once per process.
+
+    Static, like the CSS: a hash rather than a nonce keeps the page cacheable.
+    """
+    return _load_inline(_template_file(LIVE_SCRIPT))
+
+
+def content_security_policy(style_hash, script_hash):
+    """The page's CSP: its own hashed style and script, data: images, requests to itself only."""
+    return (f"default-src 'none'; script-src {script_hash}; style-src {style_hash}; "
+            "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
 
 
 def render_page(state):
     """The status page for ``state`` (see services.page.page_state), with its security headers."""
     css, style_hash = page_css()
+    script, script_hash = live_script()
     response = current_app.make_response(render_template(
-        PAGE_TEMPLATE, state=state, page_css=css, favicon=favicon(state["status"]),
+        PAGE_TEMPLATE, state=state, page_css=css, live_js=script, labels=LABELS,
+        favicon=favicon(state["status"]), favicons=all_favicons(),
         resolved_days=current_app.config["RESOLVED_INCIDENT_DAYS"]))
-    response.headers["Content-Security-Policy"] = content_security_policy(style_hash)
+    response.headers["Content-Security-Policy"] = content_security_policy(style_hash, script_hash)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"

@@ -1,17 +1,15 @@
-"""GET /status/ (the page) and /status/api (the same state as JSON)."""
+"""GET /status/ (the page) and /status/api (the same state as JSON), from the page cache."""
 
-from flask import jsonify
-
-from ..services.page import page_state
 from . import bp
-from .render import render_page, revalidated
+from .cache import API, PAGE, rendered
+from .render import revalidated
 
 
 @bp.get("/")
 def page():
-    return revalidated(render_page(page_state()))
+    return revalidated(rendered(PAGE).response())
 
 
 @bp.get("/api")
 def api():
-    return revalidated(jsonify(page_state()))
+    return revalidated(rendered(API).response())

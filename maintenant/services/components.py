@@ -9,7 +9,7 @@ from .monitors import KINDS
 from .outbox import commit, record_event
 from .statuses import component_event, sync_statuses
 
-VISIBLE_ATTRIBUTES = ("name", "group_id", "visible", "sort_order")
+VISIBLE_ATTRIBUTES = ("name", "description", "group_id", "visible", "sort_order")
 
 
 def list_groups():
@@ -22,16 +22,28 @@ def get_group(group_id):
     return get_or_404(ComponentGroup, group_id, "group")
 
 
+def group_event(group, deleted=False):
+    """The payload of a group_changed event: what the page shows of a group."""
+    data = {"id": group.id, "name": group.name, "description": group.description,
+            "collapsed": group.collapsed, "sort_order": group.sort_order}
+    return {**data, "deleted": True} if deleted else data
+
+
 def create_group(data):
     group = ComponentGroup(**data)
     db.session.add(group)
+    db.session.flush()
+    record_event("group_changed", group_event(group))
     commit()
     return group
 
 
 def update_group(group, data):
+    changed = any(getattr(group, name) != value for name, value in data.items())
     for name, value in data.items():
         setattr(group, name, value)
+    if changed:
+        record_event("group_changed", group_event(group))
     commit()
     return group
 
@@ -41,6 +53,7 @@ def delete_group(group):
     members = list(group.components)
     for component in members:
         component.group_id = None
+    record_event("group_changed", group_event(group, deleted=True))
     db.session.delete(group)
     sync_statuses(rules.CAUSE_OVERRIDE, touched=members)
     commit()

@@ -1,0 +1,171 @@
+"""The per-process cache of the public page and its JSON.
+
+The rendered /status/ and /status/api (body, headers, ETag) are kept until the next event
+(the broker drops them; a write in this process drops them at once) or the next moment the
+clock alone changes the page: a maintenance window starting or ending, or a resolved incident
+leaving the page. While the process's event subscription is down, or not yet up, nothing is
+served from the cache: every request renders from the database.
+"""
+
+import threading
+from datetime import timedelta
+
+from flask import current_app, jsonify
+
+from .. import status as rules
+from ..events import get_broker, newest_event_id
+from ..extensions import db
+from ..models import Incident, MaintenanceWindow, utcnow
+from ..services.page import page_state
+from .render import render_page
+
+PAGE = "page"
+API = "api"
+CACHE_EXTENSION = "maintenant.page_cache"
+
+_create_lock = threading.Lock()
+
+
+class Rendered:
+    """One rendered response, and what it was rendered from.
+
+    Attributes:
+        event_id: the newest event id when rendering began: the state includes every event
+            up to it (a snapshot resumes from there).
+        expires_at: when the clock alone changes what was rendered (None: never).
+    """
+
+    __slots__ = ("body", "headers", "event_id", "expires_at")
+
+    def __init__(self, body, headers, event_id, expires_at):
+        self.body = body
+        self.headers = headers
+        self.event_id = event_id
+        self.expires_at = expires_at
+
+    def fresh_at(self, now):
+        return self.expires_at is None or now < self.expires_at
+
+    def response(self):
+        """A new response with this body and these headers (ETag included)."""
+        return current_app.response_class(self.body, headers=self.headers)
+
+
+class PageCache:
+    """Rendered responses by key, dropped all at once by ``invalidate``.
+
+    A render stores its result only if nothing invalidated the cache since it began
+    (``generation``), so a page read before a change can never be kept after it.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = {}
+        # One render per key at a time: after an event, thousands of readers wait for one
+        # render instead of each running the queries.
+        self._render_locks = {}
+        self.generation = 0
+
+    def invalidate(self):
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    def get(self, key, now):
+        entry = self._entries.get(key)
+        return entry if entry is not None and entry.fresh_at(now) else None
+
+    def put(self, key, entry, generation):
+        """Keep ``entry`` unless the cache was invalidated since ``generation``."""
+        with self._lock:
+            if generation != self.generation:
+                return False
+            self._entries[key] = entry
+            return True
+
+    def render_lock(self, key):
+        with self._lock:
+            return self._render_locks.setdefault(key, threading.Lock())
+
+
+def page_cache(app=None):
+    """The app's page cache; it listens to the app's broker for invalidations."""
+    app = app or current_app._get_current_object()
+    cache = app.extensions.get(CACHE_EXTENSION)
+    if cache is not None:
+        return cache
+    with _create_lock:
+        cache = app.extensions.get(CACHE_EXTENSION)
+        if cache is None:
+            cache = PageCache()
+            broker = get_broker(app)
+            if broker is not None:
+                broker.add_listener(cache.invalidate)
+            app.extensions[CACHE_EXTENSION] = cache
+    return cache
+
+
+def next_clock_change(now):
+    """When the clock alone next changes the page (None: not before something else does).
+
+    The earliest of: a future start or end of a maintenance window that is not cancelled (any
+    window: one beyond the page's list still puts components into maintenance), and the moment
+    the oldest resolved incident on the page leaves it.
+    """
+    window = MaintenanceWindow
+    live = window.cancelled.is_(False)
+    days = timedelta(days=current_app.config["RESOLVED_INCIDENT_DAYS"])
+    row = db.session.execute(db.select(
+        db.select(db.func.min(window.starts_at)).where(live, window.starts_at > now)
+        .scalar_subquery(),
+        db.select(db.func.min(window.ends_at)).where(live, window.ends_at > now)
+        .scalar_subquery(),
+        db.select(db.func.min(Incident.resolved_at))
+        .where(Incident.status == rules.RESOLVED, Incident.resolved_at >= now - days)
+        .scalar_subquery(),
+    )).one()
+    starts, ends, resolved = row
+    moments = [starts, ends, resolved + days if resolved is not None else None]
+    moments = [moment for moment in moments if moment is not None]
+    return min(moments) if moments else None
+
+
+def render_document(state):
+    return jsonify(state)
+
+
+RENDERERS = {PAGE: render_page, API: render_document}
+
+
+def render(key, now=None):
+    """Render ``key`` from the database, uncached."""
+    now = now or utcnow()
+    event_id = newest_event_id()  # before the state: the state then holds at least this much
+    state = page_state(now)
+    response = RENDERERS[key](state)
+    response.add_etag()
+    return Rendered(response.get_data(), list(response.headers), event_id,
+                    next_clock_change(now))
+
+
+def rendered(key):
+    """``key`` from the cache when it may be used and is fresh; else rendered (and kept)."""
+    now = utcnow()
+    broker = get_broker()
+    if broker is None or not broker.healthy:
+        return render(key, now)
+    cache = page_cache()
+    entry = cache.get(key, now)
+    if entry is not None:
+        return entry
+    with cache.render_lock(key):
+        entry = cache.get(key, now)  # rendered by another request while this one waited
+        if entry is not None:
+            return entry
+        generation = cache.generation
+        # Read after the generation: a broker going down bumps it, so the render is not kept.
+        if not broker.healthy:
+            return render(key, now)
+        entry = render(key, now)
+        cache.put(key, entry, generation)
+        return entry
