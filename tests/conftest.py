@@ -14,6 +14,7 @@ import redis
 from flask_migrate import upgrade
 
 from maintenant import create_app
+from maintenant.events import stop_broker
 from maintenant.extensions import db
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -112,6 +113,7 @@ def app(database_url, redis_conn):
         yield app
         db.session.remove()
         db.engine.dispose()
+    stop_broker(app, timeout=2)
 
 
 @pytest.fixture
