@@ -1,6 +1,11 @@
 """Small factories that build data through the services, as the API would."""
 
+from contextlib import contextmanager
 from datetime import timedelta
+
+from sqlalchemy import event
+
+from maintenant.extensions import db
 
 from maintenant.models import utcnow
 from maintenant.services import components, incidents, maintenance
@@ -29,3 +34,18 @@ def make_maintenance(title="Upgrade", components_=(), starts_in=timedelta(hours=
         "title": title, "description": description, "starts_at": starts_at,
         "ends_at": starts_at + lasts, "components": [c.id for c in components_],
         "cancelled": False})
+
+
+@contextmanager
+def counting_queries():
+    """Collect the SQL statements sent while the block runs."""
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

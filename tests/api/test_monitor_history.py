@@ -1,16 +1,16 @@
 """GET /api/v1/{kind}/{id}/history: hourly aggregates regrouped into days of a time zone."""
 
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
 
 from maintenant.extensions import db
 from maintenant.models import Container, MonitorHour, utcnow
 from maintenant.monitors.history import LATENCY_BUCKETS_MS
 from maintenant.services.monitor_config import get_monitor
 from maintenant.services.monitor_history import daily_history
+
+from factories import counting_queries
 
 from .helpers import assert_error, created, ok
 
@@ -221,18 +221,6 @@ def test_unknown_monitors_are_404(api):
         assert_error(api.get(f"/{kind}/404/history"), 404)
 
 
-@contextmanager
-def counted_queries():
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_days(api, endpoint):
@@ -244,7 +232,7 @@ def test_the_number_of_queries_does_not_grow_with_the_days(api, endpoint):
     db.session.commit()
     counts = []
     for days in (1, 366):
-        with counted_queries() as statements:
+        with counting_queries() as statements:
             ok(api.get(f"/endpoints/{endpoint['id']}/history?days={days}&tz=Asia/Kolkata"))
         counts.append(len(statements))
     assert counts[0] == counts[1]

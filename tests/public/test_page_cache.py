@@ -1,15 +1,13 @@
 """The page cache: /status/ and /status/api rendered once per change, in fixed queries."""
 
-import contextlib
 import re
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from conftest import make_config
-from factories import make_component, make_group, make_incident, make_maintenance
+from factories import counting_queries, make_component, make_group, make_incident, make_maintenance
 from maintenant import create_app
 from maintenant.events import get_broker, newest_event_id, stop_broker
 from maintenant.extensions import db
@@ -24,19 +22,6 @@ WAIT = 5
 PATHS = ("/status/", "/status/api")
 
 
-@contextlib.contextmanager
-def counting_queries():
-    """Count the SQL statements sent while the block runs."""
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
