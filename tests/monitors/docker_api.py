@@ -120,7 +120,7 @@ class FakeDockerEngine:
         container = _Container(name, image, healthcheck=health is not None,
                                extra_names=extra_names)
         with self._lock:
-            if self._find(name) is not None:
+            if any(c.name == container.name for c in self._containers.values()):
                 raise ValueError(f"a container named {name!r} already exists")
             container.set_state(state, exit_code)
             container.health = health
