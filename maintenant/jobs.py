@@ -23,6 +23,27 @@ def housekeeping():
     return len(changed)
 
 
+def advance_maintenance():
+    """Act on the windows the clock has started or ended: events, alerts, next occurrences."""
+    from .services.lifecycle import advance
+
+    return advance()
+
+
+def sweep_alerts():
+    """Release the held (coalesced) alerts that are due and queue the deliveries due now."""
+    from .services.alerts import sweep
+
+    return sweep()
+
+
+def deliver_alert(delivery_id):
+    """Send one alert to one channel; a failure is retried later with backoff."""
+    from .services.alert_delivery import deliver
+
+    return deliver(delivery_id)
+
+
 def run_probes(due):
     """Start the checks due now, [(monitor_type, monitor_id, due_epoch)], on this worker's pool."""
     from .monitors.runner import start_probes

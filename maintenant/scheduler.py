@@ -17,7 +17,7 @@ from rq import Queue
 from rq.job import JobStatus
 
 from . import jobs
-from .extensions import QUEUE_DEFAULT, QUEUE_PROBES
+from .extensions import QUEUE_DEFAULT, QUEUE_NOTIFICATIONS, QUEUE_PROBES
 from .monitors import schedule
 from .services.containers import DISCOVERY_INTERVAL
 
@@ -46,6 +46,8 @@ class PeriodicJob:
 PERIODIC_JOBS = (
     PeriodicJob(PERIODIC_PREFIX + "drain-outbox", jobs.drain_outbox, interval=30),
     PeriodicJob(PERIODIC_PREFIX + "housekeeping", jobs.housekeeping, interval=15),
+    PeriodicJob(PERIODIC_PREFIX + "sweep-alerts", jobs.sweep_alerts, interval=5,
+                queue=QUEUE_NOTIFICATIONS),
     PeriodicJob(PERIODIC_PREFIX + "heartbeat-deadlines", jobs.check_heartbeat_deadlines,
                 interval=5, queue=QUEUE_PROBES),
     PeriodicJob(PERIODIC_PREFIX + "discover-containers", jobs.discover_containers,

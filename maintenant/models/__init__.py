@@ -1,5 +1,6 @@
 """The data model: one module per aggregate."""
 
+from .alerts import Alert, AlertChannel, AlertDelivery
 from .base import UTCDateTime, utcnow
 from .components import Component, ComponentGroup, StatusLogEntry
 from .incidents import Incident, IncidentUpdate, incident_components
@@ -12,7 +13,7 @@ from .subscribers import Subscriber
 from .tokens import ApiToken
 
 __all__ = [
-    "ApiToken", "Certificate", "Component", "Container", "Endpoint", "Heartbeat", "MonitorHour",
+    "Alert", "AlertChannel", "AlertDelivery", "ApiToken", "Certificate", "Component", "Container", "Endpoint", "Heartbeat", "MonitorHour",
     "MonitorTransition", "ComponentGroup", "Incident", "IncidentUpdate", "MaintenanceWindow",
     "OutboxEvent", "PageSettings", "StatusLogEntry", "Subscriber", "UTCDateTime",
     "incident_components", "maintenance_components", "utcnow",

@@ -43,6 +43,8 @@ class Component(db.Model):
     monitor_type: Mapped[str | None] = mapped_column(sa.String(20))
     monitor_id: Mapped[int | None]
     status_override: Mapped[str | None] = mapped_column(sa.String(20))
+    # Open an incident on its own when its monitor puts it in partial or major outage.
+    auto_incident: Mapped[bool] = mapped_column(default=False)
     # The effective status as last written to the status log (None before the first entry):
     # the log's change detector. Responses compute the status afresh and never read this.
     logged_status: Mapped[str | None] = mapped_column(sa.String(20))

@@ -26,6 +26,11 @@ class Incident(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     resolved_at = mapped_column(UTCDateTime)
+    # Opened by the alert engine for a component with auto_incident (not by an operator).
+    auto: Mapped[bool] = mapped_column(default=False)
+    # A draft is not public: not on the page, feeds or API v2, moves no status, sends no mail,
+    # until an operator publishes it.
+    draft: Mapped[bool] = mapped_column(default=False, index=True)
 
     components: Mapped[list["Component"]] = relationship(  # noqa: F821
         secondary=incident_components, order_by="(Component.sort_order, Component.id)"

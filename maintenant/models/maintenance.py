@@ -21,6 +21,8 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
 MAINTENANCE_STATUSES = (SCHEDULED, IN_PROGRESS, COMPLETED, CANCELLED)
+# How a recurring window repeats: every ``recurrence_interval`` days, weeks or months.
+RECURRENCE_FREQUENCIES = ("daily", "weekly", "monthly")
 
 
 class MaintenanceWindow(db.Model):
@@ -35,6 +37,20 @@ class MaintenanceWindow(db.Model):
     starts_at = mapped_column(UTCDateTime, nullable=False)
     ends_at = mapped_column(UTCDateTime, nullable=False)
     cancelled: Mapped[bool] = mapped_column(default=False)
+    # The status the lifecycle last announced (events, alerts released): the clock derives the
+    # status, this records which of its moves have been acted on. None: nothing announced yet.
+    announced_status: Mapped[str | None] = mapped_column(sa.String(20))
+    # A recurring window: the next occurrence is scheduled as a window of its own once this one
+    # starts (or is cancelled); None for a one-off window.
+    recurrence_frequency: Mapped[str | None] = mapped_column(sa.String(10))
+    recurrence_interval: Mapped[int] = mapped_column(default=1)
+    recurrence_until = mapped_column(UTCDateTime)
+    # The first window of the series this one belongs to (None for a one-off or the first).
+    series_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("maintenance_windows.id", ondelete="SET NULL"), index=True
+    )
+    # Whether the next occurrence of the series has been scheduled from this window.
+    successor_scheduled: Mapped[bool] = mapped_column(default=False)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

@@ -19,4 +19,6 @@ class PageSettings(db.Model):
     title: Mapped[str] = mapped_column(sa.String(200), default=DEFAULT_TITLE)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
+    # Incidents opened automatically start as drafts, published by an operator.
+    auto_incident_drafts: Mapped[bool] = mapped_column(default=False)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
