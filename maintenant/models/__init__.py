@@ -9,12 +9,15 @@ from .monitors import (Certificate, Container, Endpoint, Heartbeat, MonitorHour,
                        MonitorTransition)
 from .outbox import OutboxEvent
 from .settings import PageSettings
-from .subscribers import Subscriber
+from .subscribers import (NotificationDelivery, Subscriber, SubscriptionConfirmation,
+                          subscriber_components)
 from .tokens import ApiToken
 
 __all__ = [
-    "Alert", "AlertChannel", "AlertDelivery", "ApiToken", "Certificate", "Component", "Container", "Endpoint", "Heartbeat", "MonitorHour",
-    "MonitorTransition", "ComponentGroup", "Incident", "IncidentUpdate", "MaintenanceWindow",
-    "OutboxEvent", "PageSettings", "StatusLogEntry", "Subscriber", "UTCDateTime",
-    "incident_components", "maintenance_components", "utcnow",
+    "Alert", "AlertChannel", "AlertDelivery", "ApiToken", "Certificate", "Component",
+    "ComponentGroup", "Container", "Endpoint", "Heartbeat", "Incident", "IncidentUpdate",
+    "MaintenanceWindow", "MonitorHour", "MonitorTransition", "NotificationDelivery",
+    "OutboxEvent", "PageSettings", "StatusLogEntry", "Subscriber", "SubscriptionConfirmation",
+    "UTCDateTime", "incident_components", "maintenance_components", "subscriber_components",
+    "utcnow",
 ]

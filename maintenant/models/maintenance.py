@@ -51,6 +51,8 @@ class MaintenanceWindow(db.Model):
     )
     # Whether the next occurrence of the series has been scheduled from this window.
     successor_scheduled: Mapped[bool] = mapped_column(default=False)
+    # When subscribers were reminded that it is about to start (None: not yet).
+    reminded_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

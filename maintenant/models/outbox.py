@@ -24,3 +24,6 @@ class OutboxEvent(db.Model):
     payload = mapped_column(sa.JSON, nullable=False)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     published_at = mapped_column(UTCDateTime, index=True)
+    # Whether subscribers are mailed about this event, and when its fan-out finished.
+    notify: Mapped[bool] = mapped_column(default=False)
+    notified_at = mapped_column(UTCDateTime)
