@@ -29,6 +29,11 @@ def create_app(config=None):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
     app.json.sort_keys = False
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import models  # noqa: F401  (register the tables on the metadata)
     from .services.monitors import register_state_lookups

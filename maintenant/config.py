@@ -52,7 +52,15 @@ class Config:
     CERTIFICATE_TIMEOUT = 10.0
     # Container discovery: the engine's address (DOCKER_HOST; else the local socket if present).
     DOCKER_HOST = os.environ.get("DOCKER_HOST") or None
-    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    # Sign-ups per client address per hour (429 beyond), and confirmation mails per email
+    # address per hour (beyond: the same answer, no mail), so nobody can mail-bomb through us.
+    SIGNUP_LIMIT_PER_ADDRESS = int(os.environ.get("MAINTENANT_SIGNUP_LIMIT_PER_ADDRESS", "10"))
+    SIGNUP_LIMIT_PER_EMAIL = int(os.environ.get("MAINTENANT_SIGNUP_LIMIT_PER_EMAIL", "3"))
+    # How many reverse proxies in front set X-Forwarded-For (and -Proto, -Host); 0: none, the
+    # header is ignored, since anyone can send it.
+    TRUSTED_PROXIES = int(os.environ.get("MAINTENANT_TRUSTED_PROXIES", "0"))
+    # No SMTP_HOST: no mail at all (sign-up answers 503, notifications are skipped).
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None

@@ -57,6 +57,8 @@ class SubscriptionConfirmation(db.Model):
     expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
     used_at = mapped_column(UTCDateTime)
 
+    subscriber: Mapped[Subscriber] = relationship()
+
 
 class NotificationDelivery(db.Model):
     """The ledger: one row per (event, subscriber), written as the SMTP server accepts the
