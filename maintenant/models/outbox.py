@@ -16,7 +16,11 @@ class OutboxEvent(db.Model):
 
     __tablename__ = "outbox"
     # Ids must never be reused (SQLite would after deleting the newest rows): clients resume by id.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # The notification sweep's question: which events still owe their emails?
+        sa.Index("ix_outbox_notify_pending", "notify", "notified_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
                                     primary_key=True)

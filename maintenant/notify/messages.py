@@ -46,3 +46,62 @@ def confirmation(subscriber, token):
     return build(subscriber.email, "Confirm your subscription", "confirm",
                  email=subscriber.email,
                  confirm_url=absolute(f"/status/subscribe/confirm/{token}"))
+
+
+# What each kind of event says, as (subject, heading) templates: {title} is the incident's or
+# window's title, {status} its new status in words.
+EVENT_WORDING = {
+    "incident_created": ("Incident: {title}", "New incident"),
+    "incident_updated": ("{status}: {title}", "Incident update"),
+    "incident_resolved": ("Resolved: {title}", "Incident resolved"),
+    "maintenance_scheduled": ("Maintenance scheduled: {title}", "Maintenance scheduled"),
+    "maintenance_reminder": ("Maintenance soon: {title}", "Maintenance starts soon"),
+    "maintenance_started": ("Maintenance started: {title}", "Maintenance in progress"),
+    "maintenance_ended": ("Maintenance completed: {title}", "Maintenance completed"),
+}
+
+
+def event_content(event, component_names):
+    """What every subscriber's email about ``event`` shares (the links differ per subscriber)."""
+    from ..public.render import label
+
+    payload = event.payload or {}
+    update = payload.get("update") or (payload.get("updates") or [None])[0]
+    status = (update or {}).get("status") or payload.get("status") or ""
+    subject, heading = EVENT_WORDING.get(event.type, ("{title}", "Status update"))
+    title = one_line(payload.get("title", ""))
+    incident = event.type.startswith("incident_")
+    return {
+        "kind": event.type,
+        "incident": incident,
+        "subject": subject.format(title=title, status=label(status) if status else "Update"),
+        "heading": heading,
+        "title": payload.get("title", ""),
+        "status": status,
+        "severity": payload.get("severity"),
+        "message": (update or {}).get("message") if incident else payload.get("description"),
+        "starts_at": payload.get("starts_at"),
+        "ends_at": payload.get("ends_at"),
+        "at": (update or {}).get("created_at") or payload.get("updated_at"),
+        "components": list(component_names),
+        "link": absolute("/status/"),
+    }
+
+
+def notification(subscriber, content):
+    """One subscriber's email about an event, with its manage link and RFC 8058 headers."""
+    unsubscribe = absolute(f"/status/subscription/{subscriber.manage_token}/unsubscribe")
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+    }
+    return build(subscriber.email, content["subject"], "notification", headers=headers,
+                 event=content, timezone=get_settings().timezone,
+                 manage_url=absolute(f"/status/subscription/{subscriber.manage_token}"),
+                 unsubscribe_url=unsubscribe)
+
+
+def test_message(email):
+    """What POST /api/v1/status/subscribers/test sends: proof the mail settings work."""
+    return build(email, "Test message", "test", email=email)

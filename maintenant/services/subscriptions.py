@@ -6,6 +6,7 @@ buttons). Nothing here tells a caller whether an address was already known.
 """
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from .lookups import name_some
 
 CONFIRMATION_TTL = timedelta(hours=24)
 TOKEN_BYTES = 32  # 256 random bits, url-safe base64
+# What the tokens we hand out look like; anything else is not looked up at all.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 def normalize_email(email):
@@ -67,7 +70,7 @@ def sign_up(email, component_ids, now=None):
 
 def find_confirmation(token, now=None):
     """The confirmation a link's token stands for, if it is unused and unexpired; else None."""
-    if not token or len(token) > 128:
+    if not TOKEN.fullmatch(token or ""):
         return None
     confirmation = db.session.scalar(db.select(SubscriptionConfirmation).where(
         SubscriptionConfirmation.token_hash == token_hash(token)))
@@ -105,7 +108,7 @@ def confirm(confirmation, now=None):
 
 def find_subscriber(manage_token):
     """The subscriber a manage link stands for, or None."""
-    if not manage_token or len(manage_token) > 128:
+    if not TOKEN.fullmatch(manage_token or ""):
         return None
     return db.session.scalar(db.select(Subscriber).where(
         Subscriber.manage_token == manage_token, Subscriber.confirmed.is_(True)))

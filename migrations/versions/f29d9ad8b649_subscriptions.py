@@ -60,6 +60,7 @@ def upgrade():
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notify', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_outbox_notify_pending', ['notify', 'notified_at'], unique=False)
 
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True))
@@ -79,6 +80,7 @@ def downgrade():
         batch_op.drop_column('confirmed_at')
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_notify_pending')
         batch_op.drop_column('notified_at')
         batch_op.drop_column('notify')
 

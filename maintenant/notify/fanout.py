@@ -1,0 +1,228 @@
+"""Subscriber notifications: one fan-out job per event, batch jobs that share an SMTP session.
+
+The flow, every step safe to run twice:
+
+1. A service records an event with ``notify`` set (outbox, same transaction as the change).
+2. ``sweep`` (periodic) queues ``fan_out(event_id)`` for each event that still owes its mail,
+   under a job id of its own, so an event is fanned out by one job at a time.
+3. ``fan_out`` splits the event's recipients (confirmed, deliverable, interested in one of its
+   components, not yet in the ledger) into batches of BATCH_SIZE and queues ``send_batch`` for
+   each, then marks the event notified.
+4. ``send_batch`` sends on one SMTP session and writes the ledger row (event, subscriber) as the
+   server accepts each message. A batch run again (a worker killed mid-batch, its job retried)
+   skips who is in the ledger: at most the message in flight is sent twice. A temporary SMTP
+   failure re-schedules the rest of the batch with backoff; a permanent rejection (5xx) marks
+   the address undeliverable and it gets no more mail.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from rq import Retry
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+
+from .. import mail
+from ..extensions import QUEUE_NOTIFICATIONS, db, get_queue, redis_client
+from ..models import (Component, NotificationDelivery, OutboxEvent, Subscriber,
+                      subscriber_components, utcnow)
+from . import messages
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+# Events older than this that still owe mail are given up (a day-old incident email helps nobody).
+MAX_AGE = timedelta(hours=24)
+# A temporary SMTP failure: the batch is tried again after these delays, then given up.
+RETRY_DELAYS = (30, 120, 600, 1800, 3600)
+BATCH_TIMEOUT = 300  # seconds a batch job may run (100 messages on one session)
+SENT = "sent"
+REJECTED = "rejected"
+
+
+class TemporaryFailure(Exception):
+    """The SMTP server or the network failed in a way worth trying again later."""
+
+
+def fan_out_job_id(event_id):
+    return f"notify-{event_id}"
+
+
+def batch_job_id(event_id, first_subscriber_id, attempt=0):
+    return f"notify-{event_id}-{first_subscriber_id}-{attempt}"
+
+
+def mail_configured():
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def event_components(event):
+    """The component ids an event is about (its incident's or window's)."""
+    return [ref["id"] if isinstance(ref, dict) else ref
+            for ref in (event.payload or {}).get("components") or []]
+
+
+def recipients_query(event):
+    """Ids of the subscribers who should get ``event`` and do not have it yet, in id order."""
+    S = Subscriber
+    query = db.select(S.id).where(
+        S.confirmed.is_(True), S.undeliverable_at.is_(None),
+        ~db.select(NotificationDelivery.id).where(
+            NotificationDelivery.event_id == event.id,
+            NotificationDelivery.subscriber_id == S.id).exists())
+    chose = db.select(subscriber_components.c.component_id).where(
+        subscriber_components.c.subscriber_id == S.id)
+    ids = event_components(event)
+    # Those who chose no component hear about everything; the others about their components.
+    interested = ~chose.exists()
+    if ids:
+        interested = interested | chose.where(subscriber_components.c.component_id.in_(ids)).exists()
+    return query.where(interested).order_by(S.id)
+
+
+def sweep(now=None):
+    """Queue the fan-out of every event that still owes its mail; give up on stale ones.
+
+    Also hands abandoned jobs (their worker died) back to the queue through RQ's own cleanup,
+    so a batch cut short by a killed worker runs again.
+    """
+    now = now or utcnow()
+    queue = get_queue(QUEUE_NOTIFICATIONS)
+    StartedJobRegistry(queue=queue).cleanup()
+    pending = db.session.scalars(
+        db.select(OutboxEvent).where(OutboxEvent.notify.is_(True),
+                                     OutboxEvent.notified_at.is_(None))
+        .order_by(OutboxEvent.id).limit(100)).all()
+    queued = 0
+    for event in pending:
+        if event.created_at < now - MAX_AGE:
+            log.warning("event %s: notifications given up, older than %s", event.id, MAX_AGE)
+            event.notified_at = now
+            continue
+        if job_waiting_or_running(fan_out_job_id(event.id)):
+            continue
+        queue.enqueue("maintenant.jobs.fan_out", event.id, job_id=fan_out_job_id(event.id),
+                      job_timeout=120, result_ttl=0, failure_ttl=24 * 3600, retry=Retry(max=3))
+        queued += 1
+    db.session.commit()
+    return queued
+
+
+def job_waiting_or_running(job_id):
+    try:
+        status = Job.fetch(job_id, connection=redis_client.client).get_status()
+    except Exception:  # noqa: BLE001 — no such job (or expired): not waiting
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                      JobStatus.DEFERRED)
+
+
+def fan_out(event_id):
+    """Split an event's recipients into batch jobs; returns how many batches were queued."""
+    event = db.session.get(OutboxEvent, event_id)
+    if event is None or not event.notify or event.notified_at is not None:
+        return 0
+    if not mail_configured():
+        log.info("event %s: no SMTP_HOST, subscriber notifications skipped", event_id)
+        event.notified_at = utcnow()
+        db.session.commit()
+        return 0
+    ids = db.session.scalars(recipients_query(event)).all()
+    queue = get_queue(QUEUE_NOTIFICATIONS)
+    batches = [ids[start:start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+    for batch in batches:
+        queue.enqueue("maintenant.jobs.send_batch", event_id, batch,
+                      job_id=batch_job_id(event_id, batch[0]), job_timeout=BATCH_TIMEOUT,
+                      result_ttl=0, failure_ttl=24 * 3600, retry=Retry(max=3))
+    event.notified_at = utcnow()
+    db.session.commit()
+    return len(batches)
+
+
+def send_batch(event_id, subscriber_ids, attempt=0):
+    """Mail one event to some subscribers on one SMTP session; returns how many were sent."""
+    event = db.session.get(OutboxEvent, event_id)
+    if event is None:
+        return 0
+    ids = set(db.session.scalars(recipients_query(event).where(Subscriber.id.in_(subscriber_ids))))
+    subscribers = db.session.scalars(
+        db.select(Subscriber).where(Subscriber.id.in_(ids)).order_by(Subscriber.id)).all()
+    if not subscribers:
+        return 0
+    content = messages.event_content(event, component_names(event))
+    sent = 0
+    try:
+        with mail.connection() as mailer:
+            for subscriber in subscribers:
+                sent += deliver(mailer, event, subscriber, content)
+    except TemporaryFailure as error:
+        retry_later(event_id, [s.id for s in subscribers], attempt, error)
+    except mail.SEND_ERRORS as error:  # could not connect, log in or start TLS
+        retry_later(event_id, [s.id for s in subscribers], attempt, error)
+    return sent
+
+
+def deliver(mailer, event, subscriber, content):
+    """Send to one subscriber and write the ledger; 1 if sent, 0 if rejected for good."""
+    message = messages.notification(subscriber, content)
+    try:
+        mailer.send(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        code, reply = next(iter(error.recipients.values()), (0, b""))
+        return refused(event, subscriber, code, reply)
+    except smtplib.SMTPResponseException as error:
+        return refused(event, subscriber, error.smtp_code, error.smtp_error)
+    except mail.SEND_ERRORS as error:
+        raise TemporaryFailure(str(error)) from error
+    record(event, subscriber, SENT)
+    return 1
+
+
+def refused(event, subscriber, code, reply):
+    """A refusal: permanent (5xx) marks the address, anything else is tried again later."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    if 500 <= code < 600:
+        log.info("subscriber %s rejected for good (%s %s)", subscriber.id, code, text)
+        subscriber.undeliverable_at = utcnow()
+        subscriber.last_error = f"{code} {text}"[:500]
+        record(event, subscriber, REJECTED, f"{code} {text}")
+        return 0
+    raise TemporaryFailure(f"{code} {text}")
+
+
+def record(event, subscriber, status, error=None):
+    """Write the ledger row for one message, committed at once; a row already there (another
+    run of the same batch got there first) is left as it is."""
+    db.session.add(NotificationDelivery(event_id=event.id, subscriber_id=subscriber.id,
+                                        status=status, error=error, at=utcnow()))
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+
+
+def retry_later(event_id, subscriber_ids, attempt, error):
+    """Schedule the batch's remaining recipients again (rq-scheduler), or give up."""
+    if attempt >= len(RETRY_DELAYS):
+        log.error("event %s: gave up mailing %d subscribers after %d attempts: %s", event_id,
+                  len(subscriber_ids), attempt + 1, error)
+        return
+    from rq_scheduler import Scheduler
+
+    delay = RETRY_DELAYS[attempt] * current_app.config.get("NOTIFY_RETRY_SCALE", 1)
+    log.warning("event %s: SMTP failed (%s); %d subscribers tried again in %ss", event_id, error,
+                len(subscriber_ids), delay)
+    Scheduler(queue=get_queue(QUEUE_NOTIFICATIONS), connection=redis_client.client).enqueue_in(
+        timedelta(seconds=delay), "maintenant.jobs.send_batch", event_id, subscriber_ids,
+        attempt + 1)
+
+
+def component_names(event):
+    ids = event_components(event)
+    if not ids:
+        return []
+    return db.session.scalars(db.select(Component.name).where(Component.id.in_(ids))
+                              .order_by(Component.sort_order, Component.id)).all()
