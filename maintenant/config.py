@@ -23,6 +23,27 @@ def default_sqlite_url(instance_path):
     return "sqlite:///" + os.path.join(instance_path, "maintenant.db")
 
 
+def env_flag(name, default=False):
+    """A yes/no setting: 1, true, yes or on (any case) mean yes."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+SMTP_TLS_MODES = ("starttls", "tls", "none")
+
+
+def smtp_tls_mode(value, port):
+    """SMTP_TLS as one of SMTP_TLS_MODES; a wrong value stops the process at start-up."""
+    if value is None or not value.strip():
+        return {587: "starttls", 465: "tls"}.get(port, "none")
+    mode = value.strip().lower()
+    if mode not in SMTP_TLS_MODES:
+        raise ValueError(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}, not {value!r}")
+    return mode
+
+
 class Config:
     """Process configuration; every value can be overridden from the environment."""
 
@@ -52,6 +73,10 @@ class Config:
     CERTIFICATE_TIMEOUT = 10.0
     # Container discovery: the engine's address (DOCKER_HOST; else the local socket if present).
     DOCKER_HOST = os.environ.get("DOCKER_HOST") or None
+    # Subscribers are reminded of a maintenance window this many minutes before it starts (0: no
+    # reminder).
+    MAINTENANCE_REMINDER_MINUTES = float(os.environ.get("MAINTENANT_MAINTENANCE_REMINDER_MINUTES",
+                                                        "60"))
     # Sign-ups per client address per hour (429 beyond), and confirmation mails per email
     # address per hour (beyond: the same answer, no mail), so nobody can mail-bomb through us.
     SIGNUP_LIMIT_PER_ADDRESS = int(os.environ.get("MAINTENANT_SIGNUP_LIMIT_PER_ADDRESS", "10"))
@@ -65,3 +90,15 @@ class Config:
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
     SMTP_FROM = os.environ.get("SMTP_FROM", "status@localhost")
+    # starttls (upgrade after connecting, port 587), tls (TLS from the first byte, port 465) or
+    # none; unset: by the port (587 starttls, 465 tls, else none).
+    SMTP_TLS = smtp_tls_mode(os.environ.get("SMTP_TLS"), SMTP_PORT)
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    # Alerts: more than ALERT_FLAP_THRESHOLD - 1 changes of one monitor within the window are
+    # coalesced into one held alert, delivered when the window has passed (0: never coalesce).
+    ALERT_FLAP_WINDOW_SECONDS = float(os.environ.get("MAINTENANT_ALERT_FLAP_WINDOW", "600"))
+    ALERT_FLAP_THRESHOLD = int(os.environ.get("MAINTENANT_ALERT_FLAP_THRESHOLD", "3"))
+    # A failed delivery is retried after 1, 3, 6, 30, 90 and 360 times this many seconds
+    # (10 s ... 1 h), and given up after ALERT_MAX_ATTEMPTS attempts.
+    ALERT_RETRY_BASE_SECONDS = float(os.environ.get("MAINTENANT_ALERT_RETRY_BASE", "10"))
+    ALERT_MAX_ATTEMPTS = int(os.environ.get("MAINTENANT_ALERT_MAX_ATTEMPTS", "7"))

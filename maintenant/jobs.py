@@ -3,9 +3,7 @@
 Jobs run in the worker's process, each inside a fresh app context (see worker.py).
 """
 
-from . import status as rules
 from .services import outbox
-from .services.statuses import sync_statuses
 
 
 def drain_outbox():
@@ -14,13 +12,16 @@ def drain_outbox():
 
 
 def housekeeping():
-    """Let the clock move statuses: maintenance windows start and end on time.
+    """The safety net of the clock: act on the maintenance windows it moved (should their
+    edges have been lost with Redis), and put back the edges of the windows with a move ahead.
 
     The status log and the events then follow, as they do for any other change.
     """
-    changed = sync_statuses(rules.CAUSE_MAINTENANCE)
-    outbox.commit()
-    return len(changed)
+    from .services.lifecycle import advance, reconcile_edges
+
+    moved = advance()
+    reconcile_edges()
+    return moved
 
 
 def advance_maintenance():
@@ -70,3 +71,49 @@ def discover_containers():
     from .services.containers import discover
 
     return discover()
+
+
+def send_confirmation(subscriber_id, token):
+    """Mail a sign-up its confirmation link (the token exists only here and in the email)."""
+    from . import mail
+    from .extensions import db
+    from .models import Subscriber
+    from .notify import messages
+
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:  # unsubscribed or purged meanwhile
+        return False
+    mail.send(messages.confirmation(subscriber, token))
+    return True
+
+
+def send_subscriber_test(email):
+    """The operator's test message: proof that the mail settings work."""
+    from . import mail
+    from .notify import messages
+
+    mail.send(messages.test_message(email))
+    return True
+
+
+def notify_sweep():
+    """Queue the fan-out of events that still owe subscribers their email; purge stale sign-ups."""
+    from .notify import fanout
+    from .services.subscriptions import purge_unconfirmed
+
+    purge_unconfirmed()
+    return fanout.sweep()
+
+
+def fan_out(event_id):
+    """Split one event's recipients into batch jobs."""
+    from .notify import fanout
+
+    return fanout.fan_out(event_id)
+
+
+def send_batch(event_id, subscriber_ids, attempt=0):
+    """Mail one event to a batch of subscribers on one SMTP session."""
+    from .notify import fanout
+
+    return fanout.send_batch(event_id, subscriber_ids, attempt)

@@ -19,6 +19,7 @@ from rq.job import JobStatus
 from . import jobs
 from .extensions import QUEUE_DEFAULT, QUEUE_NOTIFICATIONS, QUEUE_PROBES
 from .monitors import schedule
+from .services import lifecycle
 from .services.containers import DISCOVERY_INTERVAL
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ PERIODIC_JOBS = (
     PeriodicJob(PERIODIC_PREFIX + "drain-outbox", jobs.drain_outbox, interval=30),
     PeriodicJob(PERIODIC_PREFIX + "housekeeping", jobs.housekeeping, interval=15),
     PeriodicJob(PERIODIC_PREFIX + "sweep-alerts", jobs.sweep_alerts, interval=5,
+                queue=QUEUE_NOTIFICATIONS),
+    PeriodicJob(PERIODIC_PREFIX + "notify-subscribers", jobs.notify_sweep, interval=5,
                 queue=QUEUE_NOTIFICATIONS),
     PeriodicJob(PERIODIC_PREFIX + "heartbeat-deadlines", jobs.check_heartbeat_deadlines,
                 interval=5, queue=QUEUE_PROBES),
@@ -79,15 +82,24 @@ class Scheduler(rq_scheduler.Scheduler):
             return
         super().enqueue_job(job)
 
-    def __init__(self, *args, probe_schedule=None, **kwargs):
+    def __init__(self, *args, probe_schedule=None, maintenance_edges=None, **kwargs):
+        """
+        Args:
+            probe_schedule: the key of the probe schedule to dispatch from each tick.
+            maintenance_edges: (edges key, advance job key) of the maintenance lifecycle:
+                each tick, due edges queue one ``jobs.advance_maintenance``.
+        """
         super().__init__(*args, **kwargs)
         self.probe_schedule = probe_schedule
+        self.maintenance_edges = maintenance_edges
 
     def enqueue_jobs(self):
-        """Each tick: the due periodic jobs, then (given a probe schedule) the due probes."""
+        """Each tick: the due periodic jobs, the due probes, the due maintenance moves."""
         jobs_moved = super().enqueue_jobs()
         if self.probe_schedule:
             dispatch_due_probes(self.connection, self.probe_schedule)
+        if self.maintenance_edges:
+            dispatch_due_edges(self.connection, *self.maintenance_edges)
         return jobs_moved
 
     def still_waiting(self, job):
@@ -104,6 +116,20 @@ def dispatch_due_probes(connection, schedule_key, lookahead=DISPATCH_LOOKAHEAD):
         probes.enqueue(jobs.run_probes, due[start:start + DISPATCH_BATCH], ttl=PROBE_JOB_TTL,
                        result_ttl=0, failure_ttl=3600)
     return len(due)
+
+
+def dispatch_due_edges(connection, edges_key, advance_job_key):
+    """Pop the maintenance windows due to start or end, and queue one advance for all of them.
+
+    Returns:
+        The ids of the windows popped.
+    """
+    due = lifecycle.pop_due_edges(connection, edges_key)
+    if due:
+        job = lifecycle.queue_advance(connection, advance_job_key)
+        log.info("maintenance windows %s due: %s", due,
+                 f"queued {job.id}" if job else "an advance is already waiting")
+    return due
 
 
 def is_current(job, periodic):
@@ -165,11 +191,14 @@ def run_scheduler(connection, interval=POLL_INTERVAL, burst=False):
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     scheduler = Scheduler(connection=connection, interval=interval,
-                          probe_schedule=schedule.schedule_key())
+                          probe_schedule=schedule.schedule_key(),
+                          maintenance_edges=(lifecycle.edges_key(), lifecycle.advance_job_key()))
     with scheduler_lock(scheduler):
         scheduled, cancelled = reconcile(scheduler)
         added, removed = jobs.reconcile_probes()
+        edges = lifecycle.reconcile_edges()
     log.info("probe schedule: %d added, %d removed", added, removed)
+    log.info("maintenance edges: %d windows with a move ahead", edges)
     log.info("periodic jobs: %d scheduled, %d cancelled, %d in place", len(scheduled),
              len(cancelled), len(PERIODIC_JOBS) - len(scheduled))
     scheduler.run(burst=burst)

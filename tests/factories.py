@@ -21,9 +21,10 @@ def make_component(name="API", **fields):
 
 
 def make_incident(title="Elevated errors", severity="major", components_=(), status="investigating",
-                  message="We are looking into it."):
+                  message="We are looking into it.", notify=False):
+    """An incident; quiet by default (``notify``: whether subscribers are mailed)."""
     return incidents.create_incident({"title": title, "severity": severity, "status": status,
-                                      "message": message,
+                                      "message": message, "notify": notify,
                                       "components": [c.id for c in components_]})
 
 

@@ -66,7 +66,7 @@ class SmtpServer:
     def settings(self, **extra):
         """The app config that sends mail here."""
         return {"SMTP_HOST": HOST, "SMTP_PORT": self.port, "SMTP_USERNAME": None,
-                "SMTP_PASSWORD": None, "SMTP_STARTTLS": False, "SMTP_SSL": False,
+                "SMTP_PASSWORD": None, "SMTP_TLS": "none",
                 "SMTP_FROM": "status@maintenant.test", **extra}
 
     @property

@@ -56,5 +56,5 @@ def load_args(schema):
     return schema.load(request.args.to_dict())
 
 
-from . import (components, groups, incidents, maintenance, monitors, openapi,  # noqa: E402,F401
-               settings, subscribers)
+from . import (alerts, components, groups, incidents, maintenance, monitors,  # noqa: E402,F401
+               openapi, settings, subscribers)

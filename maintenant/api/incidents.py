@@ -9,7 +9,8 @@ from . import bp, load_args, load_body
 @bp.get("/status/incidents")
 def list_incidents():
     args = load_args(IncidentListArgs())
-    items, total = service.list_incidents(args["status"], args["limit"], args["offset"])
+    items, total = service.list_incidents(args["status"], args["limit"], args["offset"],
+                                          draft=args["draft"])
     return list_response(IncidentOut(), items, total)
 
 
@@ -29,6 +30,11 @@ def change_incident(incident_id):
     incident = service.get_incident(incident_id)
     incident = service.change_incident(incident, load_body(IncidentChange(), partial=True))
     return IncidentOut().dump(incident)
+
+
+@bp.post("/status/incidents/<int:incident_id>/publish")
+def publish_incident(incident_id):
+    return IncidentOut().dump(service.publish_incident(service.get_incident(incident_id)))
 
 
 @bp.delete("/status/incidents/<int:incident_id>")

@@ -34,3 +34,15 @@ def change_maintenance(maintenance_id):
 def delete_maintenance(maintenance_id):
     service.delete_maintenance(service.get_maintenance(maintenance_id))
     return "", 204
+
+
+@bp.post("/status/maintenance/<int:maintenance_id>/complete")
+def complete_maintenance(maintenance_id):
+    window = service.complete_maintenance(service.get_maintenance(maintenance_id))
+    return MaintenanceOut().dump(window)
+
+
+@bp.post("/status/maintenance/<int:maintenance_id>/cancel")
+def cancel_maintenance(maintenance_id):
+    window = service.cancel_maintenance(service.get_maintenance(maintenance_id))
+    return MaintenanceOut().dump(window)

@@ -1,8 +1,9 @@
 """/api/v1/status/subscribers"""
 
 from ..schemas import MaskedSubscriberOut, SubscriberListArgs, SubscriberOut, list_response
+from ..schemas.subscribers import SubscriberTestIn
 from ..services import subscribers as service
-from . import bp, load_args
+from . import bp, load_args, load_body
 
 
 @bp.get("/status/subscribers")
@@ -17,3 +18,11 @@ def list_subscribers():
 def delete_subscriber(subscriber_id):
     service.delete_subscriber(service.get_subscriber(subscriber_id))
     return "", 204
+
+
+@bp.post("/status/subscribers/test")
+def send_test_message():
+    """Queue a test message to any address: proof that the SMTP settings work."""
+    data = load_body(SubscriberTestIn())
+    service.send_test_message(data["email"])
+    return {"email": data["email"], "queued": True}, 202

@@ -31,6 +31,9 @@ class Incident(db.Model):
     # A draft is not public: not on the page, feeds or API v2, moves no status, sends no mail,
     # until an operator publishes it.
     draft: Mapped[bool] = mapped_column(default=False, index=True)
+    # What subscribers last heard by email: the incident's status then, and when (None: never).
+    mailed_status: Mapped[str | None] = mapped_column(sa.String(20))
+    mailed_at = mapped_column(UTCDateTime)
 
     components: Mapped[list["Component"]] = relationship(  # noqa: F821
         secondary=incident_components, order_by="(Component.sort_order, Component.id)"

@@ -16,8 +16,10 @@ The flow, every step safe to run twice:
 """
 
 import logging
+import secrets
 import smtplib
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -39,6 +41,9 @@ MAX_AGE = timedelta(hours=24)
 # A temporary SMTP failure: the batch is tried again after these delays, then given up.
 RETRY_DELAYS = (30, 120, 600, 1800, 3600)
 BATCH_TIMEOUT = 300  # seconds a batch job may run (100 messages on one session)
+# A batch's lease lapses this long after its last message (longer than one message can take
+# with SMTP_TIMEOUT per command); a batch whose lease lapsed is taken for dead.
+LEASE_SECONDS = 60
 SENT = "sent"
 REJECTED = "rejected"
 
@@ -92,6 +97,7 @@ def sweep(now=None):
     now = now or utcnow()
     queue = get_queue(QUEUE_NOTIFICATIONS)
     StartedJobRegistry(queue=queue).cleanup()
+    recover_abandoned_batches(queue, now)
     pending = db.session.scalars(
         db.select(OutboxEvent).where(OutboxEvent.notify.is_(True),
                                      OutboxEvent.notified_at.is_(None))
@@ -109,6 +115,51 @@ def sweep(now=None):
         queued += 1
     db.session.commit()
     return queued
+
+
+def recover_abandoned_batches(queue, now):
+    """Queue again the batches whose worker died: started, but their lease has lapsed.
+
+    A running batch renews its lease with every message; RQ itself would notice the dead
+    worker only after the job's timeout. The new run skips who is in the ledger already.
+
+    Returns:
+        How many batches were queued again.
+    """
+    registry = StartedJobRegistry(queue=queue)
+    recovered = 0
+    for job_id in registry.get_job_ids(cleanup=False):
+        if not job_id.startswith("notify-") or job_id.count("-") < 3:
+            continue  # not a batch (a fan-out job is short; RQ's own cleanup retries it)
+        try:
+            job = Job.fetch(job_id, connection=redis_client.client)
+        except Exception:  # noqa: BLE001 — gone meanwhile
+            continue
+        if job.get_status() != JobStatus.STARTED or not job.args or len(job.args) < 2:
+            continue
+        event_id, subscriber_ids = job.args[0], job.args[1]
+        started = job.started_at
+        if started is not None and started.tzinfo is None:
+            started = started.replace(tzinfo=now.tzinfo)
+        if not subscriber_ids or (started is not None and
+                                  (now - started).total_seconds() < LEASE_SECONDS):
+            continue
+        if redis_client.client.exists(lease_key(event_id, subscriber_ids)):
+            continue  # alive: it renewed its lease lately
+        log.warning("event %s: batch %s abandoned by a dead worker; queued again", event_id,
+                    job_id)
+        registry.remove_executions(job)
+        job.set_status(JobStatus.FAILED)
+        queue.enqueue("maintenant.jobs.send_batch", event_id, subscriber_ids,
+                      *job.args[2:3], job_id=f"{job_id}-r{secrets.token_hex(4)}",
+                      job_timeout=BATCH_TIMEOUT, result_ttl=0, failure_ttl=24 * 3600,
+                      retry=Retry(max=3))
+        recovered += 1
+    return recovered
+
+
+def lease_key(event_id, subscriber_ids):
+    return f"notify-lease:{event_id}:{min(subscriber_ids)}"
 
 
 def job_waiting_or_running(job_id):
@@ -143,60 +194,105 @@ def fan_out(event_id):
 
 
 def send_batch(event_id, subscriber_ids, attempt=0):
-    """Mail one event to some subscribers on one SMTP session; returns how many were sent."""
+    """Mail one event to some subscribers on one SMTP session; returns how many were sent.
+
+    Holds a lease on the batch while it runs, so a second run of it (a retry that RQ started
+    while the first still ran) leaves it alone instead of racing it.
+    """
     event = db.session.get(OutboxEvent, event_id)
-    if event is None:
+    if event is None or not subscriber_ids:
         return 0
-    ids = set(db.session.scalars(recipients_query(event).where(Subscriber.id.in_(subscriber_ids))))
-    subscribers = db.session.scalars(
-        db.select(Subscriber).where(Subscriber.id.in_(ids)).order_by(Subscriber.id)).all()
-    if not subscribers:
+    lease = Lease(lease_key(event_id, subscriber_ids))
+    if not lease.acquire():
+        log.info("event %s: batch from %s is running elsewhere", event_id, min(subscriber_ids))
+        return 0
+    try:
+        return send_leased_batch(event, subscriber_ids, attempt, lease)
+    finally:
+        lease.release()
+
+
+class Lease:
+    """A Redis key held while a batch runs, renewed as it goes; it lapses LEASE_SECONDS after
+    its holder died, so the batch's retry can run."""
+
+    def __init__(self, name):
+        self.key = redis_client.key(name)
+        self.token = secrets.token_hex(8)
+
+    def acquire(self):
+        return bool(redis_client.client.set(self.key, self.token, nx=True, ex=LEASE_SECONDS))
+
+    def renew(self):
+        redis_client.client.expire(self.key, LEASE_SECONDS)
+
+    def release(self):
+        if redis_client.client.get(self.key) == self.token.encode():
+            redis_client.client.delete(self.key)
+
+
+class Recipient(NamedTuple):
+    """What a message needs of a subscriber, read once: the ledger's commits expire ORM rows."""
+
+    id: int
+    email: str
+    manage_token: str
+
+
+def send_leased_batch(event, subscriber_ids, attempt, lease):
+    event_id = event.id
+    S = Subscriber
+    recipients = [Recipient(*row) for row in db.session.execute(
+        db.select(S.id, S.email, S.manage_token)
+        .where(S.id.in_(recipients_query(event).where(S.id.in_(subscriber_ids))
+                        .order_by(None).scalar_subquery()))
+        .order_by(S.id))]
+    if not recipients:
         return 0
     content = messages.event_content(event, component_names(event))
     sent = 0
     try:
         with mail.connection() as mailer:
-            for subscriber in subscribers:
-                sent += deliver(mailer, event, subscriber, content)
-    except TemporaryFailure as error:
-        retry_later(event_id, [s.id for s in subscribers], attempt, error)
-    except mail.SEND_ERRORS as error:  # could not connect, log in or start TLS
-        retry_later(event_id, [s.id for s in subscribers], attempt, error)
+            for recipient in recipients:
+                sent += deliver(mailer, event_id, recipient, content)
+                lease.renew()
+    except (TemporaryFailure, *mail.SEND_ERRORS) as error:  # also: no connection, login, TLS
+        retry_later(event_id, [recipient.id for recipient in recipients], attempt, error)
     return sent
 
 
-def deliver(mailer, event, subscriber, content):
+def deliver(mailer, event_id, recipient, content):
     """Send to one subscriber and write the ledger; 1 if sent, 0 if rejected for good."""
-    message = messages.notification(subscriber, content)
+    message = messages.notification(recipient, content)
     try:
         mailer.send(message)
     except smtplib.SMTPRecipientsRefused as error:
         code, reply = next(iter(error.recipients.values()), (0, b""))
-        return refused(event, subscriber, code, reply)
+        return refused(event_id, recipient, code, reply)
     except smtplib.SMTPResponseException as error:
-        return refused(event, subscriber, error.smtp_code, error.smtp_error)
+        return refused(event_id, recipient, error.smtp_code, error.smtp_error)
     except mail.SEND_ERRORS as error:
         raise TemporaryFailure(str(error)) from error
-    record(event, subscriber, SENT)
+    record(event_id, recipient.id, SENT)
     return 1
 
 
-def refused(event, subscriber, code, reply):
+def refused(event_id, recipient, code, reply):
     """A refusal: permanent (5xx) marks the address, anything else is tried again later."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     if 500 <= code < 600:
-        log.info("subscriber %s rejected for good (%s %s)", subscriber.id, code, text)
-        subscriber.undeliverable_at = utcnow()
-        subscriber.last_error = f"{code} {text}"[:500]
-        record(event, subscriber, REJECTED, f"{code} {text}")
+        log.info("subscriber %s rejected for good (%s %s)", recipient.id, code, text)
+        db.session.execute(db.update(Subscriber).where(Subscriber.id == recipient.id)
+                           .values(undeliverable_at=utcnow(), last_error=f"{code} {text}"[:500]))
+        record(event_id, recipient.id, REJECTED, f"{code} {text}")
         return 0
     raise TemporaryFailure(f"{code} {text}")
 
 
-def record(event, subscriber, status, error=None):
+def record(event_id, subscriber_id, status, error=None):
     """Write the ledger row for one message, committed at once; a row already there (another
     run of the same batch got there first) is left as it is."""
-    db.session.add(NotificationDelivery(event_id=event.id, subscriber_id=subscriber.id,
+    db.session.add(NotificationDelivery(event_id=event_id, subscriber_id=subscriber_id,
                                         status=status, error=error, at=utcnow()))
     try:
         db.session.commit()

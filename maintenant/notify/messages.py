@@ -6,6 +6,7 @@ part; in headers, line breaks are folded away so no string can add a header.
 
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from types import SimpleNamespace
 
 from flask import current_app, render_template
 
@@ -23,9 +24,19 @@ def absolute(path):
     return current_app.config["BASE_URL"] + path
 
 
-def build(to, subject, template, headers=None, **context):
-    """An email with text and HTML parts from ``email/<template>.txt`` and ``.html``."""
+def page_facts():
+    """The page settings an email uses, read once (a batch of messages shares them)."""
     settings = get_settings()
+    return SimpleNamespace(title=settings.title, timezone=settings.timezone)
+
+
+def build(to, subject, template, headers=None, settings=None, **context):
+    """An email with text and HTML parts from ``email/<template>.txt`` and ``.html``.
+
+    Args:
+        settings: ``page_facts()``, when the caller has them already.
+    """
+    settings = settings or page_facts()
     context.update(page_title=settings.title, page_url=absolute("/status/"), subject=subject)
     message = EmailMessage()
     message["Subject"] = one_line(f"[{settings.title}] {subject}", 300)
@@ -69,6 +80,10 @@ def event_content(event, component_names):
     update = payload.get("update") or (payload.get("updates") or [None])[0]
     status = (update or {}).get("status") or payload.get("status") or ""
     subject, heading = EVENT_WORDING.get(event.type, ("{title}", "Status update"))
+    if event.type == "maintenance_updated":
+        subject, heading = (("Maintenance cancelled: {title}", "Maintenance cancelled")
+                            if payload.get("cancelled") else
+                            ("Maintenance rescheduled: {title}", "Maintenance rescheduled"))
     title = one_line(payload.get("title", ""))
     incident = event.type.startswith("incident_")
     return {
@@ -85,6 +100,7 @@ def event_content(event, component_names):
         "at": (update or {}).get("created_at") or payload.get("updated_at"),
         "components": list(component_names),
         "link": absolute("/status/"),
+        "page": page_facts(),
     }
 
 
@@ -97,7 +113,7 @@ def notification(subscriber, content):
         "Auto-Submitted": "auto-generated",
     }
     return build(subscriber.email, content["subject"], "notification", headers=headers,
-                 event=content, timezone=get_settings().timezone,
+                 settings=content["page"], event=content, timezone=content["page"].timezone,
                  manage_url=absolute(f"/status/subscription/{subscriber.manage_token}"),
                  unsubscribe_url=unsubscribe)
 

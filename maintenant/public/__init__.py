@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("public", __name__, url_prefix="/status")
 
 # render registers the page's template filters.
-from . import render, stream, subscribe, views  # noqa: E402,F401
+from . import calendar, render, stream, subscribe, views  # noqa: E402,F401

@@ -35,11 +35,13 @@ class Rendered:
         expires_at: when the clock alone changes what was rendered (None: never).
     """
 
-    __slots__ = ("body", "headers", "event_id", "expires_at")
+    __slots__ = ("body", "headers", "etag", "event_id", "expires_at")
 
     def __init__(self, body, headers, event_id, expires_at):
         self.body = body
         self.headers = headers
+        # The ETag header's value, as sent: what a matching If-None-Match carries back.
+        self.etag = next((value for name, value in headers if name == "ETag"), None)
         self.event_id = event_id
         self.expires_at = expires_at
 
@@ -49,6 +51,21 @@ class Rendered:
     def response(self):
         """A new response with this body and these headers (ETag included)."""
         return current_app.response_class(self.body, headers=self.headers)
+
+    def matches(self, if_none_match):
+        """Whether a request's If-None-Match names this version (weak comparison, RFC 9110)."""
+        if not if_none_match or self.etag is None:
+            return False
+        if if_none_match.strip() == "*":
+            return True
+        return any(tag.strip().removeprefix("W/") == self.etag
+                   for tag in if_none_match.split(","))
+
+    def not_modified(self):
+        """The 304 for a client that has this version: its validators, no body."""
+        headers = [(name, value) for name, value in self.headers
+                   if name in ("ETag", "Cache-Control", "Vary")]
+        return current_app.response_class(status=304, headers=headers)
 
 
 class PageCache:
@@ -144,6 +161,8 @@ def render(key, now=None):
     state = page_state(now)
     response = RENDERERS[key](state)
     response.add_etag()
+    # no-cache: clients and proxies may keep the page but must revalidate it every time.
+    response.headers["Cache-Control"] = "no-cache"
     return Rendered(response.get_data(), list(response.headers), event_id,
                     next_clock_change(now))
 

@@ -25,6 +25,8 @@ class ComponentIn(StrictSchema):
     monitor_type = Choice(MONITOR_TYPES, allow_none=True, load_default=None)
     monitor_id = StrictInt(allow_none=True, load_default=None, validate=ID)
     status_override = Choice(COMPONENT_STATUSES, allow_none=True, load_default=None)
+    auto_incident = StrictBool(load_default=False, metadata={
+        "description": "Open an incident when its monitor puts it in partial or major outage."})
 
     @validates_schema
     def monitor_pair(self, data, partial=None, **kwargs):
@@ -43,6 +45,7 @@ class ComponentOut(Schema):
     monitor_type = fields.String(allow_none=True)
     monitor_id = fields.Integer(allow_none=True)
     status_override = fields.String(allow_none=True)
+    auto_incident = fields.Boolean()
     status = fields.String(metadata={"enum": list(COMPONENT_STATUSES),
                                      "description": "Effective status by the status rules."})
     created_at = UTCDateTime()

@@ -5,7 +5,7 @@ import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields
 
-from .common import Name, SafeString, StrictSchema, Text, UTCDateTime
+from .common import Name, SafeString, StrictBool, StrictSchema, Text, UTCDateTime
 
 
 @functools.cache
@@ -24,10 +24,13 @@ class SettingsIn(StrictSchema):
     title = Name()
     description = Text(max_length=5000)
     timezone = SafeString(validate=iana_zone)
+    auto_incident_drafts = StrictBool(metadata={
+        "description": "Auto incidents start as drafts, public once published."})
 
 
 class SettingsOut(Schema):
     title = fields.String()
     description = fields.String()
     timezone = fields.String()
+    auto_incident_drafts = fields.Boolean()
     updated_at = UTCDateTime(allow_none=True, metadata={"description": "null until first changed."})

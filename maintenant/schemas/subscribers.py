@@ -1,8 +1,9 @@
 """Schemas of subscribers."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, pre_load, validate
 
-from .common import PageArgs, UTCDateTime
+from .common import ComponentRef, PageArgs, StrictSchema, UTCDateTime
+from .subscriptions import MAX_EMAIL_LENGTH
 
 
 def mask_email(email):
@@ -19,8 +20,28 @@ class SubscriberListArgs(PageArgs):
 class SubscriberOut(Schema):
     id = fields.Integer()
     email = fields.String()
-    confirmed = fields.Boolean()
+    confirmed = fields.Boolean(metadata={"description": "false: signed up, not confirmed yet."})
     created_at = UTCDateTime()
+    confirmed_at = UTCDateTime(allow_none=True)
+    components = fields.List(fields.Nested(ComponentRef), metadata={
+        "description": "The components chosen; empty: everything."})
+    undeliverable_at = UTCDateTime(allow_none=True, metadata={
+        "description": "When the mail server rejected the address for good; no mail since."})
+
+
+class SubscriberTestIn(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
+
+    @pre_load
+    def trim(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip()}
+        return data
+
+
+class SubscriberTestOut(Schema):
+    email = fields.String()
+    queued = fields.Boolean()
 
 
 class MaskedSubscriberOut(SubscriberOut):

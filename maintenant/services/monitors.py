@@ -27,7 +27,9 @@ def monitor_model(monitor_type):
 
 
 def transition(monitor, to_status, at, reason):
-    """Record a confirmed change of a monitor's state."""
+    """Record a confirmed change of a monitor's state, and the alert it raises."""
+    from .alerts import record_transition  # alerts loads monitors lazily too
+
     entry = MonitorTransition(monitor_type=monitor.monitor_type, monitor_id=monitor.id,
                               from_status=monitor.status, to_status=to_status, at=at,
                               reason=reason)
@@ -36,6 +38,7 @@ def transition(monitor, to_status, at, reason):
     monitor.status_changed_at = at
     monitor.pending_status = None
     monitor.pending_count = 0
+    record_transition(monitor, entry)
     return entry
 
 

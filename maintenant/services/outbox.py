@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 DRAIN_BATCH = 500
 # Session flag: this transaction recorded events, so its commit should drain the outbox.
 PENDING = "maintenant.outbox_pending"
+# Session list: callables to run once this transaction has committed (see after_commit).
+AFTER_COMMIT = "maintenant.after_commit"
 
 
 def record_event(kind, data):
@@ -23,12 +25,29 @@ def record_event(kind, data):
     return event
 
 
+def after_commit(callback):
+    """Run ``callback()`` once the current transaction commits through ``commit()``.
+
+    For work that must see the committed rows, such as queueing a job that reloads them. A
+    rolled-back transaction leaves its callbacks for the next commit, so a callback checks
+    that what it refers to exists; one that fails is logged, and the periodic sweeps make up
+    for it (they are the guarantee, this is the fast path).
+    """
+    db.session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 def commit():
     """Commit the session, then publish what it recorded (a Redis outage only delays it)."""
     pending = db.session.info.pop(PENDING, False)
+    callbacks = db.session.info.pop(AFTER_COMMIT, [])
     db.session.commit()
     if pending:  # most commits (a probe confirming "still up") record nothing to publish
         drain_outbox()
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 — the commit stands; the sweeps catch up
+            log.exception("after-commit callback %r failed", callback)
 
 
 def drain_outbox():

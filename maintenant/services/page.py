@@ -11,7 +11,7 @@ from ..models import Incident, MaintenanceWindow, utcnow
 from ..schemas import IncidentOut, MaintenanceOut
 from .components import list_components, list_groups
 from .settings import get_settings
-from .statuses import effective_statuses, overall
+from .statuses import PUBLIC, effective_statuses, overall
 
 
 def public_component(component, status):
@@ -62,7 +62,7 @@ def page_state(now=None):
     recent = now - timedelta(days=current_app.config["RESOLVED_INCIDENT_DAYS"])
     incidents = db.session.scalars(
         db.select(Incident)
-        .where((Incident.status != rules.RESOLVED) | (Incident.resolved_at >= recent))
+        .where(PUBLIC, (Incident.status != rules.RESOLVED) | (Incident.resolved_at >= recent))
         .order_by(Incident.created_at.desc(), Incident.id.desc())
         .options(selectinload(Incident.updates), selectinload(Incident.components))
     ).all()

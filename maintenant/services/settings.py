@@ -7,6 +7,7 @@ from ..schemas import SettingsOut
 from .outbox import commit, record_event
 
 SETTINGS_ID = 1
+PUBLIC_SETTINGS = ("title", "description", "timezone", "updated_at")
 
 
 def get_settings():
@@ -15,7 +16,8 @@ def get_settings():
     settings = db.session.get(PageSettings, SETTINGS_ID)
     if settings is None:
         settings = PageSettings(id=SETTINGS_ID, title=DEFAULT_TITLE, description="",
-                                timezone=DEFAULT_TIMEZONE, updated_at=None)
+                                timezone=DEFAULT_TIMEZONE, auto_incident_drafts=False,
+                                updated_at=None)
     return settings
 
 
@@ -25,6 +27,7 @@ def update_settings(data):
         setattr(settings, name, value)
     settings.updated_at = utcnow()
     db.session.merge(settings)
-    record_event("settings_changed", SettingsOut().dump(settings))
+    # The event is public (live page): it carries what the page shows, not operator options.
+    record_event("settings_changed", SettingsOut(only=PUBLIC_SETTINGS).dump(settings))
     commit()
     return get_settings()

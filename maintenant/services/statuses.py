@@ -9,21 +9,26 @@ from ..extensions import db
 from ..models import (Component, Incident, MaintenanceWindow, OutboxEvent, StatusLogEntry,
                       incident_components, maintenance_components, utcnow)
 from ..monitors import monitor_states
+from . import auto_incidents
 from .outbox import record_event
+
+# The one predicate of a public incident (not a draft): statuses, the page, feeds, API v2 and
+# mail read incidents through it (services.incidents.public_incidents).
+PUBLIC = Incident.draft.is_(False)
 
 
 def component_inputs(now):
     """What the status rules need, for all components, in three queries.
 
     Returns:
-        (severities, in_maintenance): {component_id: [severity of each open incident]} and
+        (severities, in_maintenance): {component_id: [severity of each open public incident]} and
         the set of ids covered by a maintenance window in progress at ``now``.
     """
     severities = defaultdict(list)
     rows = db.session.execute(
         db.select(incident_components.c.component_id, Incident.severity)
         .join(Incident, Incident.id == incident_components.c.incident_id)
-        .where(Incident.status != rules.RESOLVED)
+        .where(Incident.status != rules.RESOLVED, PUBLIC)
     )
     for component_id, severity in rows:
         severities[component_id].append(severity)
@@ -93,7 +98,8 @@ def sync_statuses(cause, now=None, touched=()):
     """Log every component whose effective status changed, and record the events it implies.
 
     Call inside the transaction of the change (before commit). A component new to the log
-    (``logged_status`` None) starts its history here.
+    (``logged_status`` None) starts its history here. For cause ``monitor`` the auto
+    incidents follow the monitors first (services.auto_incidents).
 
     Args:
         cause: why the statuses may have moved: monitor | incident | maintenance | override.
@@ -106,9 +112,18 @@ def sync_statuses(cause, now=None, touched=()):
     # Before the flush, which forgets what ``visible`` was: a hidden component stays off the
     # public stream even when renamed or regrouped.
     touched = [component for component in touched if on_page_before_or_after(component)]
+    if cause == rules.CAUSE_MONITOR:
+        # Before the statuses: the log and the events then include the incident's effect.
+        auto_incidents.follow_monitors(now)
     db.session.flush()
     components = all_components()
     statuses = effective_statuses(components, now)
+    # Out of maintenance (or an override) straight into an outage its monitor causes: the
+    # auto incident the window held back opens now. Only on the call that logs the change.
+    leaving = [c for c in components if c.auto_incident and c.logged_status == rules.MAINTENANCE
+               and statuses[c.id] in auto_incidents.OUTAGES]
+    if leaving and auto_incidents.follow_maintenance_end(leaving, now):
+        statuses = effective_statuses(components, now)
     changed = []
     for component in components:
         new = statuses[component.id]

@@ -1,4 +1,5 @@
-"""Subscriptions: chosen components, confirmations, manage tokens, the delivery ledger, reminders
+"""Subscriptions: chosen components, confirmations, manage tokens, the delivery ledger, reminders,
+what subscribers last heard of each incident
 
 Revision ID: f29d9ad8b649
 Revises: e2261af2139d
@@ -54,6 +55,10 @@ def upgrade():
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscribers.id'], name=op.f('fk_subscriber_components_subscriber_id_subscribers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('subscriber_id', 'component_id', name=op.f('pk_subscriber_components'))
     )
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mailed_status', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('mailed_at', sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table('maintenance_windows', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True))
 
@@ -72,6 +77,10 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_column('mailed_at')
+        batch_op.drop_column('mailed_status')
+
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_subscribers_manage_token'), type_='unique')
         batch_op.drop_column('last_error')

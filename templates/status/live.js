@@ -95,7 +95,9 @@
     const card = h("article", {class: "card notice status-maintenance", id: `maintenance-${w.id}`},
       h("div", {class: "notice-head"}, h("h3", {}, w.title),
         h("span", {class: "pills"}, h("span", {class: "pill"}, label(w.status)))),
-      h("p", {class: "when"}, when(w.starts_at), " – ", when(w.ends_at, w.starts_at)));
+      w.status === "in_progress" ?
+        h("p", {class: "when"}, "Started ", when(w.starts_at), ", ends ", when(w.ends_at, w.starts_at)) :
+        h("p", {class: "when"}, when(w.starts_at), " – ", when(w.ends_at, w.starts_at)));
     affected(card, w.affected);
     if (w.description) card.append(h("p", {class: "description"}, w.description));
     return card;
@@ -206,6 +208,12 @@
   const windows = (doc) => doc.maintenance;
   const incident = shows(incidents, () => false);
   const window_ = shows(windows, (w) => w.cancelled || w.status === "completed");
+  // Started: the page lists the window as in progress (or already over, when the start was
+  // announced late and its end follows).
+  const started = (w) => sync((doc) => {
+    const found = findId(windows(doc), w.id);
+    return !found || found.status !== "scheduled";
+  });
   const handlers = {
     snapshot: render,
     component_changed: onComponent,
@@ -214,7 +222,7 @@
     settings_changed: (d) => sync((doc) => doc.page.title === d.title && doc.page.timezone === d.timezone),
     incident_created: incident, incident_updated: incident, incident_resolved: incident,
     incident_deleted: shows(incidents, () => true),
-    maintenance_scheduled: window_, maintenance_updated: window_, maintenance_started: window_,
+    maintenance_scheduled: window_, maintenance_updated: window_, maintenance_started: started,
     maintenance_ended: window_, maintenance_deleted: shows(windows, () => true),
   };
 

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 
 from factories import make_component, make_group, make_incident, make_maintenance
 from maintenant.extensions import db
-from maintenant.models import Container, Subscriber, utcnow
+from maintenant.models import Alert, AlertChannel, Container, Subscriber, utcnow
 from maintenant.services import monitor_config
 
 PREFIX = "/api/v1"
@@ -72,6 +72,14 @@ def success_response(spec, method, path):
     return status, response
 
 
+def is_action(spec, method, path):
+    """A POST that acts on an object (e.g. /incidents/{id}/publish): no body, answers 200
+    (202 when a worker does the rest, e.g. /alert-channels/{id}/test)."""
+    operation = spec["paths"][path][method.lower()]
+    return method == "POST" and "requestBody" not in operation and \
+        success_response(spec, method, path)[0] in (200, 202)
+
+
 def body_schema(spec, method, path):
     body = spec["paths"][path][method.lower()]["requestBody"]
     return resolve(spec, body["content"]["application/json"]["schema"])
@@ -97,6 +105,10 @@ def objects(app):
     container = Container(name="web", container_name="web", status="running",
                           created_at=utcnow(), updated_at=utcnow())
     db.session.add(container)
+    channel = AlertChannel(name="Ops", type="webhook", url="https://hooks.example/ops")
+    alert = Alert(monitor_type="endpoint", monitor_id=1, monitor_name="API", from_status="up",
+                  to_status="down", status="no_channels")
+    db.session.add_all([channel, alert])
     db.session.commit()
     endpoint, _ = monitor_config.create_endpoint({"name": "API", "target": "https://a.example"})
     heartbeat = monitor_config.create_heartbeat({"name": "Backup"})
@@ -104,7 +116,8 @@ def objects(app):
     return {"group_id": group.id, "component_id": component.id, "incident_id": incident.id,
             "maintenance_id": window.id, "subscriber_id": subscriber.id,
             "endpoint_id": endpoint.id, "heartbeat_id": heartbeat.id,
-            "certificate_id": certificate.id, "container_id": container.id}
+            "certificate_id": certificate.id, "container_id": container.id,
+            "alert_id": alert.id, "channel_id": channel.id}
 
 
 def fill(path, ids):
@@ -142,6 +155,8 @@ def test_every_write_has_a_request_body_schema(app, spec):
     writes = [(method, path) for method, path in api_operations(app) if method in {"POST", "PUT"}]
     assert writes
     for method, path in writes:
+        if is_action(spec, method, path):
+            continue
         schema = body_schema(spec, method, path)
         assert schema["type"] == "object" and schema["properties"], (method, path)
 
@@ -152,7 +167,9 @@ def test_every_route_has_a_success_response(app, spec):
         if method == "DELETE":
             assert (status, response.get("content")) == (204, None), path
         else:
-            assert status == (201 if method == "POST" else 200), (method, path)
+            creates = method == "POST" and not is_action(spec, method, path)
+            # 202: the work is queued for a worker (a test message), nothing is created here.
+            assert status in ((201, 202) if creates else (200, 202)), (method, path)
             assert resolve(spec, response["content"]["application/json"]["schema"])["properties"], \
                 (method, path)
 
@@ -174,7 +191,7 @@ def test_every_answer_matches_its_documented_schema(app, api, spec, objects):
 
 def test_required_body_fields_are_the_ones_the_api_requires(app, api, spec, objects):
     for method, path in sorted(api_operations(app)):
-        if method != "POST":
+        if method != "POST" or is_action(spec, method, path):
             continue
         response = api.post(fill(path, objects), json={})
         assert response.status_code == 422, path

@@ -7,6 +7,8 @@ import pytest
 from maintenant.extensions import db
 from maintenant.models import Subscriber, utcnow
 
+from mail import smtp_server  # noqa: F401
+
 from .helpers import assert_error, ids, ok
 
 
@@ -50,7 +52,8 @@ def test_a_read_token_sees_masked_emails_too(read_api, subscribers):
 
 def test_the_list_shows_confirmation_and_sign_up_time(api, subscribers):
     newest = ok(api.get("/status/subscribers"))["items"][0]
-    assert set(newest) == {"id", "email", "confirmed", "created_at"}
+    assert set(newest) == {"id", "email", "confirmed", "created_at", "confirmed_at", "components",
+                           "undeliverable_at"}
     assert newest["confirmed"] is True
     assert newest["created_at"].endswith("+00:00")
 
@@ -89,3 +92,48 @@ def test_deleting_an_unknown_subscriber_is_404(api, subscribers):
     error = assert_error(api.delete("/status/subscribers/999"), 404)
     assert error["code"] == "not_found"
     assert ok(api.get("/status/subscribers"))["total"] == 3
+
+
+def test_the_list_shows_the_components_each_subscriber_chose(api, app):
+    from maintenant.services import subscriptions
+
+    from factories import make_component
+
+    web = make_component("Web")
+    _, token = subscriptions.sign_up("web@example.com", [web.id])
+    subscriptions.confirm(subscriptions.find_confirmation(token))
+    subscriptions.sign_up("pending@example.com", [])
+
+    listing = ok(api.get("/status/subscribers?full=1"))["items"]
+    by_email = {item["email"]: item for item in listing}
+    assert by_email["web@example.com"]["components"] == [{"id": web.id, "name": "Web"}]
+    assert by_email["web@example.com"]["confirmed"] is True
+    assert by_email["pending@example.com"]["confirmed"] is False
+    assert by_email["pending@example.com"]["confirmed_at"] is None
+
+
+def test_a_test_message_reaches_the_smtp_server(api, app, smtp_server, redis_conn):
+    from rq import SimpleWorker
+
+    app.config.update(smtp_server.settings())
+
+    answer = api.post("/status/subscribers/test", json={"email": "ops@example.com"})
+
+    assert answer.status_code == 202
+    assert answer.get_json() == {"email": "ops@example.com", "queued": True}
+    from notify.conftest import InProcessWorker
+
+    InProcessWorker(["notifications"], connection=redis_conn).work(burst=True)
+    [message] = smtp_server.messages
+    assert message["To"] == "ops@example.com" and "Test message" in message["Subject"]
+
+
+def test_a_test_message_needs_an_address_and_a_mail_server(api, app):
+    assert_error(api.post("/status/subscribers/test", json={"email": "nope"}), 422, "email")
+    assert_error(api.post("/status/subscribers/test", json={}), 422, "email")
+    app.config["SMTP_HOST"] = None
+    assert_error(api.post("/status/subscribers/test", json={"email": "ops@example.com"}), 503)
+
+
+def test_a_read_token_cannot_send_test_messages(read_api):
+    assert_error(read_api.post("/status/subscribers/test", json={"email": "ops@example.com"}), 403)

@@ -164,3 +164,17 @@ def test_unconfirmed_and_unsubscribed_addresses_get_nothing(mail_app, smtp_serve
     work()
 
     assert delivered_to(smtp_server) == ["stays@example.com"]
+
+
+def test_a_batch_held_by_another_run_is_left_to_it(mail_app, smtp_server, redis_conn):
+    subscribe_many(3)
+    event = notify_about(make_incident())
+    ids = db.session.scalars(db.select(Subscriber.id)).all()
+    other_run = fanout.Lease(f"notify-lease:{event.id}:{min(ids)}")
+    assert other_run.acquire()
+
+    assert fanout.send_batch(event.id, ids) == 0
+    assert smtp_server.messages == []
+
+    other_run.release()  # it died: its lease lapses, and the retry sends
+    assert fanout.send_batch(event.id, ids) == 3
