@@ -31,6 +31,8 @@ class Incident(db.Model):
     # A draft is not public: not on the page, feeds or API v2, moves no status, sends no mail,
     # until an operator publishes it.
     draft: Mapped[bool] = mapped_column(default=False, index=True)
+    # What went wrong and what changes, written after the fact (markdown, sanitised on display).
+    postmortem: Mapped[str] = mapped_column(sa.Text, default="")
     # What subscribers last heard by email: the incident's status then, and when (None: never).
     mailed_status: Mapped[str | None] = mapped_column(sa.String(20))
     mailed_at = mapped_column(UTCDateTime)

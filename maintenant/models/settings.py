@@ -21,4 +21,17 @@ class PageSettings(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
     # Incidents opened automatically start as drafts, published by an operator.
     auto_incident_drafts: Mapped[bool] = mapped_column(default=False)
+    # Branding: a logo (uploaded, checked, inlined in the page as a data: URI), an accent colour
+    # (#rrggbb), an announcement banner (markdown, sanitised), footer links [{"label", "url"}],
+    # the colour scheme (auto | light | dark) and the page's language when the reader's
+    # browser asks for none we have.
+    logo = mapped_column(sa.LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(sa.String(50))
+    accent_color: Mapped[str | None] = mapped_column(sa.String(7))
+    announcement: Mapped[str] = mapped_column(sa.Text, default="")
+    footer_links = mapped_column(sa.JSON, nullable=False, default=list)
+    theme: Mapped[str] = mapped_column(sa.String(10), default="auto")
+    language: Mapped[str] = mapped_column(sa.String(10), default="en")
+    # How many daily uptime bars each component shows.
+    uptime_days: Mapped[int] = mapped_column(default=90)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -17,6 +17,8 @@ def get_settings():
     if settings is None:
         settings = PageSettings(id=SETTINGS_ID, title=DEFAULT_TITLE, description="",
                                 timezone=DEFAULT_TIMEZONE, auto_incident_drafts=False,
+                                logo=None, logo_type=None, accent_color=None, announcement="",
+                                footer_links=[], theme="auto", language="en", uptime_days=90,
                                 updated_at=None)
     return settings
 
