@@ -45,6 +45,10 @@ def create_app(config=None):
                                                      "migrations"))
     redis_client.init_app(app)
 
+    from . import i18n
+
+    i18n.init_app(app)
+
     from .api import bp as api_bp
     from .health import bp as health_bp
     from .public import bp as public_bp

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from flask import current_app, render_template, request
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from . import bp
@@ -165,9 +166,12 @@ def render_page(state):
     script, script_hash = live_script()
     response = current_app.make_response(render_template(
         PAGE_TEMPLATE, state=state, page_css=css, live_js=script, labels=LABELS,
-        favicon=favicon(state["status"]), favicons=all_favicons(),
+        favicon=favicon(state["status"]), favicons=all_favicons(), current_locale=get_locale(),
         resolved_days=current_app.config["RESOLVED_INCIDENT_DAYS"]))
     response.headers["Content-Security-Policy"] = content_security_policy(style_hash, script_hash)
+    # The language comes from Accept-Language (or ?lang=): caches keep one copy per language.
+    response.headers["Vary"] = "Accept-Language"
+    response.headers["Content-Language"] = str(get_locale())
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"

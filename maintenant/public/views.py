@@ -7,6 +7,7 @@ what constant bytes would.
 
 from flask import request
 
+from ..i18n import chosen_language
 from . import bp
 from .cache import API, PAGE, rendered
 
@@ -20,7 +21,9 @@ def serve(key):
 
 @bp.get("/")
 def page():
-    return serve(PAGE)
+    # One cached page per language asked for; "default" is the page's own language, which
+    # the render reads from the settings (no query for a page served from the cache).
+    return serve(f"{PAGE}:{chosen_language() or 'default'}")
 
 
 @bp.get("/api")
