@@ -1,9 +1,9 @@
 """Schemas of subscribers."""
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, fields
 
 from .common import ComponentRef, PageArgs, StrictSchema, UTCDateTime
-from .subscriptions import MAX_EMAIL_LENGTH
+from .subscriptions import EmailAddress
 
 
 def mask_email(email):
@@ -30,13 +30,7 @@ class SubscriberOut(Schema):
 
 
 class SubscriberTestIn(StrictSchema):
-    email = fields.Email(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
-
-    @pre_load
-    def trim(self, data, **kwargs):
-        if isinstance(data, dict) and isinstance(data.get("email"), str):
-            data = {**data, "email": data["email"].strip()}
-        return data
+    email = EmailAddress(required=True)
 
 
 class SubscriberTestOut(Schema):

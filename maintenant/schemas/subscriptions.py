@@ -1,6 +1,6 @@
 """Schemas of the public sign-up (POST /status/subscribe) and the manage form."""
 
-from marshmallow import fields, pre_load, validate
+from marshmallow import fields, validate
 
 from .common import IdList, StrictSchema
 
@@ -8,22 +8,24 @@ from .common import IdList, StrictSchema
 MAX_EMAIL_LENGTH = 254
 
 
-def _single_line(value):
-    if any(char in value for char in "\r\n\0"):
-        raise validate.ValidationError("Not a valid email address.")
+class EmailAddress(fields.Email):
+    """An email address as people paste it: spaces around it dropped, one line, at most
+    MAX_EMAIL_LENGTH characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Length(max=MAX_EMAIL_LENGTH), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+            if any(char in value for char in "\r\n\0"):
+                raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class SignUpIn(StrictSchema):
-    email = fields.Email(required=True, validate=[validate.Length(max=MAX_EMAIL_LENGTH),
-                                                  _single_line])
+    email = EmailAddress(required=True)
     components = IdList(load_default=list)
-
-    @pre_load
-    def trim_email(self, data, **kwargs):
-        """A pasted address often carries spaces around it; they are not part of it."""
-        if isinstance(data, dict) and isinstance(data.get("email"), str):
-            data = {**data, "email": data["email"].strip()}
-        return data
 
 
 class ComponentChoiceIn(StrictSchema):
