@@ -152,46 +152,21 @@ def render_document(state):
 
 
 RENDERERS = {PAGE: render_page, API: render_document}
-# Documents that read more (or less) than the page state: kind -> load(now, *args) -> state.
-# Their key is the kind, or a tuple (kind, *args) for one with arguments (a badge's component).
-LOADERS = {}
-# Documents the clock changes continuously (an uptime percentage): kind -> longest time kept.
-LIFETIMES = {}
-
-
-def register(kind, renderer, load=None, lifetime=None):
-    """Cache another public document (feeds, badges, API v2) the way the page is cached.
-
-    Args:
-        renderer: state -> response.
-        load: (now, *args) -> state; the page state when None. It may raise (an unknown
-            component): nothing is cached then.
-        lifetime: a timedelta after which the document is rendered again even if nothing
-            changed (None: only events and the clock's known moments drop it).
-    """
-    RENDERERS[kind] = renderer
-    if load is not None:
-        LOADERS[kind] = load
-    if lifetime is not None:
-        LIFETIMES[kind] = lifetime
 
 
 def render(key, now=None):
     """Render ``key`` from the database, uncached."""
     now = now or utcnow()
+    event_id = newest_event_id()  # before the state: the state then holds at least this much
+    state = page_state(now)
     # "page:fr": the page in one language (the part after ":" picks nothing here: the
     # request being served renders in its own language, which is the one in its key).
-    kind, *args = key if isinstance(key, tuple) else (key.partition(":")[0],)
-    event_id = newest_event_id()  # before the state: the state then holds at least this much
-    state = LOADERS.get(kind, page_state)(now, *args)
-    response = RENDERERS[kind](state)
+    response = RENDERERS[key.partition(":")[0]](state)
     response.add_etag()
     # no-cache: clients and proxies may keep the page but must revalidate it every time.
     response.headers["Cache-Control"] = "no-cache"
-    expires_at = next_clock_change(now)
-    if kind in LIFETIMES:
-        expires_at = min(filter(None, (expires_at, now + LIFETIMES[kind])))
-    return Rendered(response.get_data(), list(response.headers), event_id, expires_at)
+    return Rendered(response.get_data(), list(response.headers), event_id,
+                    next_clock_change(now))
 
 
 def rendered(key):
