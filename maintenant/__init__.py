@@ -53,10 +53,12 @@ def create_app(config=None):
     from .health import bp as health_bp
     from .public import bp as public_bp
     from .public.ping import bp as ping_bp
+    from .public.statuspage import bp as statuspage_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(ping_bp)
+    app.register_blueprint(statuspage_bp)
     app.register_blueprint(health_bp)
 
     from .api.errors import register_error_handlers

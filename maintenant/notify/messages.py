@@ -1,7 +1,9 @@
 """Emails to subscribers, built from the Jinja templates under templates/email/.
 
 Each message has a plain-text and an HTML part. Operator strings are autoescaped in the HTML
-part; in headers, line breaks are folded away so no string can add a header.
+part; in headers, line breaks are folded away so no string can add a header. Emails are
+written in the page's language (settings ``language``): subscribers have no language of
+their own.
 """
 
 from email.message import EmailMessage
@@ -9,6 +11,9 @@ from email.utils import formataddr, make_msgid
 from types import SimpleNamespace
 
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
+
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 from ..services.settings import get_settings
 
@@ -27,7 +32,8 @@ def absolute(path):
 def page_facts():
     """The page settings an email uses, read once (a batch of messages shares them)."""
     settings = get_settings()
-    return SimpleNamespace(title=settings.title, timezone=settings.timezone)
+    language = settings.language if settings.language in LANGUAGES else DEFAULT_LANGUAGE
+    return SimpleNamespace(title=settings.title, timezone=settings.timezone, language=language)
 
 
 def build(to, subject, template, headers=None, settings=None, **context):
@@ -37,7 +43,12 @@ def build(to, subject, template, headers=None, settings=None, **context):
         settings: ``page_facts()``, when the caller has them already.
     """
     settings = settings or page_facts()
-    context.update(page_title=settings.title, page_url=absolute("/status/"), subject=subject)
+    with force_locale(settings.language):
+        subject = gettext(subject) if not context.pop("translated", False) else subject
+        context.update(page_title=settings.title, page_url=absolute("/status/"), subject=subject,
+                       language=settings.language)
+        text_part = render_template(f"email/{template}.txt", **context)
+        html_part = render_template(f"email/{template}.html", **context)
     message = EmailMessage()
     message["Subject"] = one_line(f"[{settings.title}] {subject}", 300)
     message["From"] = formataddr((one_line(settings.title, 100),
@@ -47,29 +58,36 @@ def build(to, subject, template, headers=None, settings=None, **context):
                                        or None)
     for name, value in (headers or {}).items():
         message[name] = value
-    message.set_content(render_template(f"email/{template}.txt", **context))
-    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
+    message.set_content(text_part)
+    message.add_alternative(html_part, subtype="html")
     return message
 
 
 def confirmation(subscriber, token):
     """The double opt-in email: a link to the page whose button confirms."""
-    return build(subscriber.email, "Confirm your subscription", "confirm",
+    return build(subscriber.email, N_("Confirm your subscription"), "confirm",
                  email=subscriber.email,
                  confirm_url=absolute(f"/status/subscribe/confirm/{token}"))
 
 
 # What each kind of event says, as (subject, heading) templates: {title} is the incident's or
 # window's title, {status} its new status in words.
+def N_(message):
+    """Mark ``message`` for translation (pybabel extracts it); translated when the email is built."""
+    return message
+
+
 EVENT_WORDING = {
-    "incident_created": ("Incident: {title}", "New incident"),
-    "incident_updated": ("{status}: {title}", "Incident update"),
-    "incident_resolved": ("Resolved: {title}", "Incident resolved"),
-    "maintenance_scheduled": ("Maintenance scheduled: {title}", "Maintenance scheduled"),
-    "maintenance_reminder": ("Maintenance soon: {title}", "Maintenance starts soon"),
-    "maintenance_started": ("Maintenance started: {title}", "Maintenance in progress"),
-    "maintenance_ended": ("Maintenance completed: {title}", "Maintenance completed"),
+    "incident_created": (N_("Incident: {title}"), N_("New incident")),
+    "incident_updated": (N_("{status}: {title}"), N_("Incident update")),
+    "incident_resolved": (N_("Resolved: {title}"), N_("Incident resolved")),
+    "maintenance_scheduled": (N_("Maintenance scheduled: {title}"), N_("Maintenance scheduled")),
+    "maintenance_reminder": (N_("Maintenance soon: {title}"), N_("Maintenance starts soon")),
+    "maintenance_started": (N_("Maintenance started: {title}"), N_("Maintenance in progress")),
+    "maintenance_ended": (N_("Maintenance completed: {title}"), N_("Maintenance completed")),
 }
+CANCELLED = (N_("Maintenance cancelled: {title}"), N_("Maintenance cancelled"))
+RESCHEDULED = (N_("Maintenance rescheduled: {title}"), N_("Maintenance rescheduled"))
 
 
 def event_content(event, component_names):
@@ -79,17 +97,20 @@ def event_content(event, component_names):
     payload = event.payload or {}
     update = payload.get("update") or (payload.get("updates") or [None])[0]
     status = (update or {}).get("status") or payload.get("status") or ""
-    subject, heading = EVENT_WORDING.get(event.type, ("{title}", "Status update"))
+    subject, heading = EVENT_WORDING.get(event.type, ("{title}", N_("Status update")))
     if event.type == "maintenance_updated":
-        subject, heading = (("Maintenance cancelled: {title}", "Maintenance cancelled")
-                            if payload.get("cancelled") else
-                            ("Maintenance rescheduled: {title}", "Maintenance rescheduled"))
+        subject, heading = CANCELLED if payload.get("cancelled") else RESCHEDULED
     title = one_line(payload.get("title", ""))
     incident = event.type.startswith("incident_")
+    page = page_facts()
+    with force_locale(page.language):
+        subject = gettext(subject).format(
+            title=title, status=label(status) if status else gettext("Update"))
+        heading = gettext(heading)
     return {
         "kind": event.type,
         "incident": incident,
-        "subject": subject.format(title=title, status=label(status) if status else "Update"),
+        "subject": subject,
         "heading": heading,
         "title": payload.get("title", ""),
         "status": status,
@@ -100,7 +121,7 @@ def event_content(event, component_names):
         "at": (update or {}).get("created_at") or payload.get("updated_at"),
         "components": list(component_names),
         "link": absolute("/status/"),
-        "page": page_facts(),
+        "page": page,
     }
 
 
@@ -113,6 +134,7 @@ def notification(subscriber, content):
         "Auto-Submitted": "auto-generated",
     }
     return build(subscriber.email, content["subject"], "notification", headers=headers,
+                 translated=True,
                  settings=content["page"], event=content, timezone=content["page"].timezone,
                  manage_url=absolute(f"/status/subscription/{subscriber.manage_token}"),
                  unsubscribe_url=unsubscribe)
@@ -120,4 +142,4 @@ def notification(subscriber, content):
 
 def test_message(email):
     """What POST /api/v1/status/subscribers/test sends: proof the mail settings work."""
-    return build(email, "Test message", "test", email=email)
+    return build(email, N_("Test message"), "test", email=email)

@@ -2,21 +2,24 @@
 
 The rendered /status/ and /status/api (body, headers, ETag) are kept until the next event
 (the broker drops them; a write in this process drops them at once) or the next moment the
-clock alone changes the page: a maintenance window starting or ending, or a resolved incident
-leaving the page. While the process's event subscription is down, or not yet up, nothing is
+clock alone changes the page: a maintenance window starting or ending, a resolved incident
+leaving the page, or (the HTML page's uptime bars) the next midnight of the page's time zone.
+While the process's event subscription is down, or not yet up, nothing is
 served from the cache: every request renders from the database.
 """
 
+import gzip
 import threading
 from datetime import timedelta
 
-from flask import current_app, jsonify
+from flask import current_app, has_request_context, jsonify, request
 
 from .. import status as rules
 from ..events import get_broker, newest_event_id
 from ..extensions import db
 from ..models import Incident, MaintenanceWindow, utcnow
-from ..services.page import page_state
+from ..services.page import page_state, page_with_uptime
+from ..services.uptime import next_local_midnight
 from .render import render_page
 
 PAGE = "page"
@@ -29,43 +32,82 @@ _create_lock = threading.Lock()
 class Rendered:
     """One rendered response, and what it was rendered from.
 
+    A body worth compressing is also kept gzipped (compressed once, at render), and answered
+    to the clients that accept it, under an ETag of its own.
+
     Attributes:
         event_id: the newest event id when rendering began: the state includes every event
             up to it (a snapshot resumes from there).
         expires_at: when the clock alone changes what was rendered (None: never).
     """
 
-    __slots__ = ("body", "headers", "etag", "event_id", "expires_at")
+    __slots__ = ("body", "headers", "etag", "gzipped", "gzip_headers", "gzip_etag", "event_id",
+                 "expires_at")
 
     def __init__(self, body, headers, event_id, expires_at):
         self.body = body
-        self.headers = headers
+        self.headers = with_vary(headers, "Accept-Encoding")
         # The ETag header's value, as sent: what a matching If-None-Match carries back.
-        self.etag = next((value for name, value in headers if name == "ETag"), None)
+        self.etag = header(headers, "ETag")
+        self.gzipped = self.gzip_headers = self.gzip_etag = None
+        if len(body) >= GZIP_MIN_BYTES and self.etag:
+            self.gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0)
+            self.gzip_etag = self.etag[:-1] + '-gz"'
+            self.gzip_headers = [
+                (name, value) for name, value in self.headers
+                if name not in ("Content-Length", "ETag")
+            ] + [("Content-Encoding", "gzip"), ("ETag", self.gzip_etag)]
         self.event_id = event_id
         self.expires_at = expires_at
 
     def fresh_at(self, now):
         return self.expires_at is None or now < self.expires_at
 
+    def _variant(self):
+        """(body, headers, etag) for the current request: gzipped when it accepts gzip."""
+        if self.gzipped is not None and has_request_context() and \
+                request.accept_encodings["gzip"]:
+            return self.gzipped, self.gzip_headers, self.gzip_etag
+        return self.body, self.headers, self.etag
+
     def response(self):
         """A new response with this body and these headers (ETag included)."""
-        return current_app.response_class(self.body, headers=self.headers)
+        body, headers, _ = self._variant()
+        return current_app.response_class(body, headers=headers)
 
     def matches(self, if_none_match):
         """Whether a request's If-None-Match names this version (weak comparison, RFC 9110)."""
-        if not if_none_match or self.etag is None:
+        etag = self._variant()[2]
+        if not if_none_match or etag is None:
             return False
         if if_none_match.strip() == "*":
             return True
-        return any(tag.strip().removeprefix("W/") == self.etag
-                   for tag in if_none_match.split(","))
+        return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
     def not_modified(self):
         """The 304 for a client that has this version: its validators, no body."""
-        headers = [(name, value) for name, value in self.headers
+        headers = [(name, value) for name, value in self._variant()[1]
                    if name in ("ETag", "Cache-Control", "Vary")]
         return current_app.response_class(status=304, headers=headers)
+
+
+# Bodies from this size up are also kept gzipped (the page with its uptime bars is large and
+# very repetitive: it shrinks about tenfold).
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 6
+
+
+def header(headers, name):
+    return next((value for key, value in headers if key == name), None)
+
+
+def with_vary(headers, name):
+    """``headers`` (a list of pairs) with ``name`` added to its Vary header."""
+    vary = header(headers, "Vary")
+    if vary and name.lower() in (part.strip().lower() for part in vary.split(",")):
+        return list(headers)
+    others = [(key, value) for key, value in headers if key != "Vary"]
+    return others + [("Vary", f"{vary}, {name}" if vary else name)]
 
 
 class PageCache:
@@ -147,26 +189,68 @@ def next_clock_change(now):
     return min(moments) if moments else None
 
 
+# While a component is in an outage, today's uptime falls by the minute: the page's bars are
+# rendered again at least this often then.
+OUTAGE_LIFETIME = timedelta(minutes=5)
+
+
+def uptime_change(state, now):
+    """When the clock alone changes the page's uptime bars: the next midnight of the page's
+    time zone (a new day, the oldest one leaves), or sooner while something is in an outage."""
+    moment = next_local_midnight(now, state["page"]["timezone"])
+    components = [*state["components"], *(c for g in state["groups"] for c in g["components"])]
+    if any(c["status"] in (rules.PARTIAL_OUTAGE, rules.MAJOR_OUTAGE) for c in components):
+        moment = min(moment, now + OUTAGE_LIFETIME)
+    return moment
+
+
 def render_document(state):
     return jsonify(state)
 
 
 RENDERERS = {PAGE: render_page, API: render_document}
+# Documents that read more (or less) than the page state: kind -> load(now, *args) -> state.
+# Their key is the kind, or a tuple (kind, *args) for one with arguments (a badge's component).
+LOADERS = {PAGE: page_with_uptime}
+# Documents the clock changes continuously (an uptime percentage): kind -> longest time kept.
+LIFETIMES = {}
+
+
+def register(kind, renderer, load=None, lifetime=None):
+    """Cache another public document (feeds, badges, API v2) the way the page is cached.
+
+    Args:
+        renderer: state -> response.
+        load: (now, *args) -> state; the page state when None. It may raise (an unknown
+            component): nothing is cached then.
+        lifetime: a timedelta after which the document is rendered again even if nothing
+            changed (None: only events and the clock's known moments drop it).
+    """
+    RENDERERS[kind] = renderer
+    if load is not None:
+        LOADERS[kind] = load
+    if lifetime is not None:
+        LIFETIMES[kind] = lifetime
 
 
 def render(key, now=None):
     """Render ``key`` from the database, uncached."""
     now = now or utcnow()
-    event_id = newest_event_id()  # before the state: the state then holds at least this much
-    state = page_state(now)
     # "page:fr": the page in one language (the part after ":" picks nothing here: the
     # request being served renders in its own language, which is the one in its key).
-    response = RENDERERS[key.partition(":")[0]](state)
+    kind, *args = key if isinstance(key, tuple) else (key.partition(":")[0],)
+    event_id = newest_event_id()  # before the state: the state then holds at least this much
+    state = LOADERS.get(kind, page_state)(now, *args)
+    response = RENDERERS[kind](state)
     response.add_etag()
     # no-cache: clients and proxies may keep the page but must revalidate it every time.
     response.headers["Cache-Control"] = "no-cache"
-    return Rendered(response.get_data(), list(response.headers), event_id,
-                    next_clock_change(now))
+    expires_at = next_clock_change(now)
+    if kind in LIFETIMES:
+        expires_at = min(filter(None, (expires_at, now + LIFETIMES[kind])))
+    if kind == PAGE:
+        expires_at = min(filter(None, (expires_at, uptime_change(state, now))))
+    return Rendered(response.get_data(), list(response.headers), event_id, expires_at)
 
 
 def rendered(key):

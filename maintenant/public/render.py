@@ -8,37 +8,59 @@ import zoneinfo
 from datetime import datetime, timezone
 from urllib.parse import quote
 
+from babel.dates import get_month_names
 from flask import current_app, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from markupsafe import Markup
 
+from .. import branding
+from ..markdown import render_markdown
+from ..services.settings import get_settings
 from . import bp
 
 PAGE_TEMPLATE = "status/page.html"
 PAGE_CSS = "status/page.css"
 LIVE_SCRIPT = "status/live.js"
 
-# Month names spelled out here so the page reads the same whatever the process's locale is.
+# English month names, whatever the process's locale is; other languages take theirs from
+# Babel's CLDR data (months()).
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
+
+def N_(message):
+    """Mark ``message`` for translation (pybabel extracts it); it is translated when shown."""
+    return message
+
+
+# In English; label() and page_labels() translate them for the reader.
 LABELS = {
-    "operational": "Operational",
-    "degraded": "Degraded performance",
-    "partial_outage": "Partial outage",
-    "major_outage": "Major outage",
-    "maintenance": "Under maintenance",
-    "minor": "Minor",
-    "major": "Major",
-    "critical": "Critical",
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
+    "operational": N_("Operational"),
+    "degraded": N_("Degraded performance"),
+    "partial_outage": N_("Partial outage"),
+    "major_outage": N_("Major outage"),
+    "maintenance": N_("Under maintenance"),
+    "minor": N_("Minor"),
+    "major": N_("Major"),
+    "critical": N_("Critical"),
+    "investigating": N_("Investigating"),
+    "identified": N_("Identified"),
+    "monitoring": N_("Monitoring"),
+    "resolved": N_("Resolved"),
+    "scheduled": N_("Scheduled"),
+    "in_progress": N_("In progress"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
 }
+# The pill of an incident card, by severity: a whole phrase, since languages order it apart.
+INCIDENT_PILLS = {
+    "minor": N_("Minor incident"),
+    "major": N_("Major incident"),
+    "critical": N_("Critical incident"),
+}
+# The overall headlines (maintenant/status.py), translated on the page and by the live script.
+HEADLINES = (N_("All Systems Operational"), N_("Degraded Performance"),
+             N_("Partial System Outage"), N_("Major System Outage"), N_("Scheduled Maintenance"))
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
 # The favicon's colour follows the overall status; a data: URI keeps the page free of requests.
 FAVICON_COLOURS = {
@@ -83,7 +105,19 @@ def local_time(value, zone_name, since=None):
     clock = f"{local:%H:%M} {local.tzname()}"
     if since is not None and _aware(since).astimezone(zone).date() == local.date():
         return clock
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {clock}"
+    return f"{local.day} {months()[local.month - 1]} {local.year}, {clock}"
+
+
+def months():
+    """Abbreviated month names in the reader's language (CLDR: "Nov", "nov.")."""
+    locale = str(get_locale() or "en")
+    return MONTHS if locale == "en" else _month_names(locale)
+
+
+@functools.cache
+def _month_names(locale):
+    names = get_month_names("abbreviated", locale=locale)
+    return tuple(names[month] for month in range(1, 13))
 
 
 @bp.app_template_filter("utc_iso")
@@ -97,7 +131,61 @@ def utc_iso(value):
 @bp.app_template_filter("label")
 def label(value):
     """The words the page shows for a status, severity or maintenance state."""
-    return LABELS.get(value, str(value).replace("_", " ").capitalize())
+    if value in LABELS:
+        return gettext(LABELS[value])
+    return str(value).replace("_", " ").capitalize()
+
+
+@bp.app_template_filter("bold")
+def bold(value):
+    """``<strong>value</strong>``, ``value`` escaped: for an operator or reader string that a
+    translated sentence shows in bold (the sentence is translated whole, the value put in)."""
+    return Markup("<strong>{}</strong>").format(value)
+
+
+@bp.app_template_filter("incident_pill")
+def incident_pill(severity):
+    """"Major incident": an incident card's severity pill, in the reader's language."""
+    if severity in INCIDENT_PILLS:
+        return gettext(INCIDENT_PILLS[severity])
+    return gettext("%(severity)s incident", severity=label(severity))
+
+
+def page_labels():
+    """Every label in the reader's language, for the live script (body data-labels)."""
+    return {key: gettext(value) for key, value in LABELS.items()}
+
+
+def live_text(resolved_days):
+    """The words the live script writes, in the reader's language (body data-text).
+
+    ``{name}`` marks where the script puts a value; the same phrases render the page itself,
+    so what the script builds reads as what the server wrote.
+    """
+    return {
+        "live": gettext("Live"),
+        "connecting": gettext("Connecting…"),
+        "reconnecting": gettext("Reconnecting…"),
+        "updated": gettext("updated %(time)s", time="{time}"),
+        "months": list(months()),
+        "headlines": {message: gettext(message) for message in HEADLINES},
+        "pills": {key: gettext(value) for key, value in INCIDENT_PILLS.items()},
+        "affects": gettext("Affects:"),
+        "updates": gettext("Updates, newest first"),
+        "started_resolved": gettext("Started %(start)s, resolved %(end)s",
+                                    start="{start}", end="{end}"),
+        "started_ends": gettext("Started %(start)s, ends %(end)s", start="{start}", end="{end}"),
+        "active_incidents": gettext("Active incidents"),
+        "maintenance_in_progress": gettext("Maintenance in progress"),
+        "upcoming_maintenance": gettext("Upcoming maintenance"),
+        "no_components": gettext("No components yet"),
+        "no_components_hint": gettext(
+            "This page will show the status of each service once its operators add them."),
+        "resolved_summary": gettext("Resolved in the last %(days)s days (%(count)s)",
+                                    days=resolved_days, count="{count}"),
+        "no_past": gettext("No incidents in the last %(days)s days.", days=resolved_days),
+        "zone_note": gettext("Times are shown in %(zone)s.", zone="{zone}"),
+    }
 
 
 @bp.app_template_filter("zone_name")
@@ -153,8 +241,36 @@ def live_script():
     return _load_inline(_template_file(LIVE_SCRIPT))
 
 
+def branding_context(settings):
+    """What the page's templates need of the branding settings, and the extra style's hash.
+
+    Returns:
+        (context, style hash or None): the accent's style element (None without an accent),
+        the logo as a data: URI, the announcement as safe HTML, footer links and theme.
+    """
+    accent, accent_hash = branding.accent_css(settings.accent_color)
+    logo = (branding.logo_data_uri(settings.logo, settings.logo_type)
+            if settings.logo and settings.logo_type else None)
+    return {
+        "accent_css": accent,
+        "logo": logo,
+        "announcement": render_markdown(settings.announcement or ""),
+        "footer_links": settings.footer_links or [],
+        "theme": settings.theme if settings.theme in ("light", "dark") else "auto",
+        "languages": LANGUAGE_NAMES,
+    }, accent_hash
+
+
+def style_sources(*hashes):
+    """The CSP style-src of a page: the hashes of its style elements."""
+    return " ".join(digest for digest in hashes if digest)
+
+
 def content_security_policy(style_hash, script_hash):
-    """The page's CSP: its own hashed style and script, data: images, requests to itself only."""
+    """The page's CSP: its own hashed style and script, data: images, requests to itself only.
+
+    ``style_hash`` may name several sources (the static CSS and the accent's, style_sources).
+    """
     return (f"default-src 'none'; script-src {script_hash}; style-src {style_hash}; "
             "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
@@ -164,11 +280,16 @@ def render_page(state):
     """The status page for ``state`` (see services.page.page_state), with its security headers."""
     css, style_hash = page_css()
     script, script_hash = live_script()
+    # Already in the session's identity map (the state read it): no query of its own.
+    brand, accent_hash = branding_context(get_settings())
+    resolved_days = current_app.config["RESOLVED_INCIDENT_DAYS"]
     response = current_app.make_response(render_template(
-        PAGE_TEMPLATE, state=state, page_css=css, live_js=script, labels=LABELS,
-        favicon=favicon(state["status"]), favicons=all_favicons(), current_locale=get_locale(),
-        resolved_days=current_app.config["RESOLVED_INCIDENT_DAYS"]))
-    response.headers["Content-Security-Policy"] = content_security_policy(style_hash, script_hash)
+        PAGE_TEMPLATE, state=state, page_css=css, live_js=script, labels=page_labels(),
+        live_text=live_text(resolved_days), favicon=favicon(state["status"]),
+        favicons=all_favicons(), current_locale=get_locale(), resolved_days=resolved_days,
+        **brand))
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        style_sources(style_hash, accent_hash), script_hash)
     # The language comes from Accept-Language (or ?lang=): caches keep one copy per language.
     response.headers["Vary"] = "Accept-Language"
     response.headers["Content-Language"] = str(get_locale())

@@ -12,6 +12,7 @@ import logging
 
 import redis
 from flask import current_app, render_template, request
+from flask_babel import get_locale
 from marshmallow import ValidationError
 
 from .. import ratelimit
@@ -23,27 +24,35 @@ from ..schemas.subscriptions import ComponentChoiceIn, SignUpIn
 from ..services import subscriptions as service
 from ..services.settings import get_settings
 from . import bp
-from .render import content_security_policy, page_css
+from .render import N_, branding_context, content_security_policy, page_css, style_sources
 
 log = logging.getLogger(__name__)
 
 HOUR = 3600
-CHECK_INBOX = ("Check your inbox: if this address can receive our emails, a message with a "
-               "confirmation link is on its way. The link works for 24 hours.")
-NO_MAIL = "Email notifications are not available: this page has no mail server configured."
-BUSY = "Sign-up is unavailable for a moment. Please try again shortly."
-TOO_MANY = "Too many sign-ups from your address. Please try again later."
-DEAD_LINK = ("This link is not valid any more: it was used already, has expired, or the "
-             "subscription was removed.")
+# In English (the JSON answers); the pages translate them (N_ marks them for pybabel).
+CHECK_INBOX = N_("Check your inbox: if this address can receive our emails, a message with a "
+                 "confirmation link is on its way. The link works for 24 hours.")
+NO_MAIL = N_("Email notifications are not available: this page has no mail server configured.")
+BUSY = N_("Sign-up is unavailable for a moment. Please try again shortly.")
+TOO_MANY = N_("Too many sign-ups from your address. Please try again later.")
+DEAD_LINK = N_("This link is not valid any more: it was used already, has expired, or the "
+               "subscription was removed.")
+NOT_NOW = N_("Not now")
+LINK_EXPIRED = N_("Link expired")
 
 
 def html(template, status=200, **context):
     """A sign-up page: the page's style, no script, never cached (it may name an address)."""
     css, style_hash = page_css()
     settings = get_settings()
+    brand, accent_hash = branding_context(settings)
     response = current_app.make_response((render_template(
-        f"status/subscription/{template}", page=settings, page_css=css, **context), status))
-    response.headers["Content-Security-Policy"] = content_security_policy(style_hash, "'none'")
+        f"status/subscription/{template}", page=settings, page_css=css,
+        accent_css=brand["accent_css"], theme=brand["theme"], current_locale=get_locale(),
+        **context), status))
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        style_sources(style_hash, accent_hash), "'none'")
+    response.headers["Content-Language"] = str(get_locale())
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
@@ -136,7 +145,7 @@ def subscribe():
 
 def refuse(form, status, message, headers=None):
     if form:
-        response = html("message.html", status, heading="Not now", message=message)
+        response = html("message.html", status, heading=NOT_NOW, message=message)
         response.headers.update(headers or {})
         return response
     return error_response(status, message, headers=headers)
@@ -146,7 +155,7 @@ def refuse(form, status, message, headers=None):
 def confirm_subscription(token):
     confirmation = service.find_confirmation(token)
     if confirmation is None:
-        return html("message.html", 404, heading="Link expired", message=DEAD_LINK)
+        return html("message.html", 404, heading=LINK_EXPIRED, message=DEAD_LINK)
     if request.method == "GET":
         return html("confirm.html", subscriber=confirmation.subscriber,
                     components=service.chosen_components(confirmation.components))
@@ -158,7 +167,7 @@ def confirm_subscription(token):
 def manage_subscription(token):
     subscriber = service.find_subscriber(token)
     if subscriber is None:
-        return html("message.html", 404, heading="Link expired", message=DEAD_LINK)
+        return html("message.html", 404, heading=LINK_EXPIRED, message=DEAD_LINK)
     saved, error, status = False, None, 200
     if request.method == "POST":
         try:
@@ -182,7 +191,7 @@ def unsubscribe(token):
     if subscriber is None:
         if request.method == "POST":  # already gone: leaving twice is not an error
             return html("unsubscribed.html")
-        return html("message.html", 404, heading="Link expired", message=DEAD_LINK)
+        return html("message.html", 404, heading=LINK_EXPIRED, message=DEAD_LINK)
     if request.method == "GET":
         return html("unsubscribe.html", subscriber=subscriber)
     service.unsubscribe(subscriber)

@@ -97,13 +97,29 @@ def add_update(incident, status, message, now):
 
 
 def create_incident(data):
-    """Open an incident with its first timeline update (a draft when ``data["draft"]``)."""
+    """Open an incident with its first timeline update (a draft when ``data["draft"]``).
+
+    Backfill: with ``created_at`` (in the past) the incident and its first update carry that
+    time; created resolved, it ends at ``resolved_at`` (default: ``created_at``, so an
+    incident entered without its end adds no downtime to the uptime bars), and subscribers
+    are not mailed unless ``notify`` says so: it is news of the past. The event is still
+    recorded (pages and caches learn of it), and the status log moves now, not in the past.
+    """
     now = utcnow()
+    began = data.get("created_at") or now
     components = resolve_ids(Component, data["components"], "components", "component")
     incident = open_incident(data["title"], data["severity"], data["status"], data["message"],
-                             components, now, draft=data.get("draft", False))
+                             components, began, draft=data.get("draft", False))
+    if data.get("postmortem"):
+        incident.postmortem = data["postmortem"]
+    backfilled_resolved = "created_at" in data and not incident.is_open
+    if backfilled_resolved:
+        incident.resolved_at = incident.updated_at = data.get("resolved_at") or began
     sync_statuses(rules.CAUSE_INCIDENT, now)
-    record_incident_event("incident_created", incident, notify=data.get("notify", True))
+    notify = data.get("notify")
+    if notify is None:
+        notify = not backfilled_resolved
+    record_incident_event("incident_created", incident, notify=notify)
     commit()
     return incident
 
@@ -112,7 +128,7 @@ def change_incident(incident, data):
     """Change an incident's title, severity or affected components."""
     if "components" in data:
         incident.components = resolve_ids(Component, data["components"], "components", "component")
-    for name in ("title", "severity"):
+    for name in ("title", "severity", "postmortem"):
         if name in data:
             setattr(incident, name, data[name])
     incident.updated_at = utcnow()

@@ -85,3 +85,30 @@ def page_state(now=None):
         "resolved_incidents": [public_incident(i, names) for i in incidents if not i.is_open],
         "maintenance": [public_maintenance(w, names, now) for w in windows],
     }
+
+
+def page_with_uptime(now=None):
+    """The page state plus each component's daily uptime bars and its groups' averages.
+
+    Only the HTML page shows the bars: /status/api and the live stream keep the lighter
+    ``page_state``. Every visible component gets ``uptime`` (percent over the window, None: no
+    data) and ``bars`` (services.uptime.DayBar, oldest first); each group gets ``uptime`` and
+    ``bars``, the averages of its components; the state gets ``uptime_days``.
+    """
+    from . import uptime
+
+    now = now or utcnow()
+    state = page_state(now)
+    settings = get_settings()
+    days = max(1, min(settings.uptime_days or 90, uptime.MAX_DAYS))
+    components = [c for c in list_components() if c.visible]
+    bars = uptime.daily_uptime(components, days, settings.timezone, now)
+    for component in [*state["components"], *(c for g in state["groups"] for c in g["components"])]:
+        component["bars"] = bars.get(component["id"], [])
+        component["uptime"] = uptime.window_percent(component["bars"])
+    for group in state["groups"]:
+        members = group["components"]
+        group["bars"] = uptime.average_bars([m["bars"] for m in members if m["bars"]])
+        group["uptime"] = uptime.average_percent(m["uptime"] for m in members)
+    state["uptime_days"] = days
+    return state

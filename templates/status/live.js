@@ -1,15 +1,17 @@
 /* Live updates for the status page. maintenant/public/render.py embeds this file byte for byte
    and names its sha256 in the CSP, so it must stay static. The server-rendered page is complete
    without it; this keeps it current from /status/events, building what it adds with the classes
-   of templates/status/macros.html. Server strings only ever go in as text nodes. */
+   of templates/status/macros.html. Server strings only ever go in as text nodes. Its words come
+   in the reader's language from the body's data-labels and data-text (render.live_text). */
 (() => {
   "use strict";
   if (!window.EventSource || !window.fetch || !window.Intl || !document.body.replaceChildren) return;
   const byId = (id) => document.getElementById(id);
   const labels = JSON.parse(document.body.dataset.labels);
+  const text = JSON.parse(document.body.dataset.text);
   const icons = JSON.parse(document.body.dataset.favicons);
   const WORST_LAST = ["operational", "maintenance", "degraded", "partial_outage", "major_outage"];
-  const MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
+  const MONTHS = text.months;
   const SECTIONS = ["incidents", "maintenance-in-progress", "components", "maintenance-upcoming",
     "past-incidents"];
   const live = byId("live"), liveState = live.querySelector(".live-state");
@@ -26,6 +28,9 @@
   const label = (value) => labels[value] || String(value).replace(/_/g, " ").toLowerCase()
     .replace(/^./, (c) => c.toUpperCase());
   const findId = (list, id) => list.find((x) => x.id === id);
+  // fill("Started {start}, ends {end}", {start: node, end: node}): a phrase's parts in order.
+  const fill = (phrase, values) => phrase.split(/\{(\w+)\}/)
+    .map((part, i) => i % 2 ? values[part] : part).filter((part) => part !== "");
 
   // Times as the server writes them (render.local_time): "27 Nov 2026, 14:03 CET".
   function setZone(name) {
@@ -53,6 +58,7 @@
     h("span", {class: "icon", "aria-hidden": "true"}), label(status));
   function setHeadline(status, message) {
     const banner = byId("overall"), headline = banner.querySelector(".headline"), icon = byId("favicon");
+    message = text.headlines[message] || message;
     banner.className = `banner status-${status}`;
     banner.dataset.status = status;
     if (headline.textContent !== message) headline.textContent = message;  // it is aria-live
@@ -66,27 +72,28 @@
   }
   function groupCard(g, open) {
     const card = h("details", {class: "card group", id: `group-${g.id}`, "data-group-id": g.id,
-      "data-status": g.status}, h("summary", {}, h("span", {class: "group-name"}, g.name), badge(g.status)));
+      "data-status": g.status}, h("summary", {}, h("h3", {class: "group-name"}, g.name), badge(g.status)));
     if (g.description) card.append(h("p", {class: "group-description"}, g.description));
     card.append(h("ul", {class: "components"}, ...g.components.map(componentRow)));
     card.open = open;
     return card;
   }
   const affected = (card, names) => names && names.length && card.append(h("p", {class: "tags"},
-    h("span", {class: "label"}, "Affects:"), ...names.flatMap((n) => [" ", h("span", {class: "tag"}, n)])));
+    h("span", {class: "label"}, text.affects), ...names.flatMap((n) => [" ", h("span", {class: "tag"}, n)])));
   function incidentCard(i) {
     const resolved = i.status === "resolved";
     const card = h("article", {id: `incident-${i.id}`,
       class: `card notice severity-${i.severity}${resolved ? " resolved-notice" : ""}`},
-      h("div", {class: "notice-head"}, h("h3", {}, i.title), h("span", {class: "pills"},
-        h("span", {class: `pill severity-${i.severity}`}, `${label(i.severity)} incident`), " ",
+      h("div", {class: "notice-head"}, h("h3", {}, h("a", {href: `/status/incidents/${i.id}`}, i.title)), h("span", {class: "pills"},
+        h("span", {class: `pill severity-${i.severity}`},
+          text.pills[i.severity] || `${label(i.severity)} incident`), " ",
         h("span", {class: "pill"}, label(i.status)))));
     if (resolved && i.resolved_at) {
-      card.append(h("p", {class: "when"}, "Started ", when(i.created_at), ", resolved ",
-        when(i.resolved_at, i.created_at)));
+      card.append(h("p", {class: "when"}, ...fill(text.started_resolved,
+        {start: when(i.created_at), end: when(i.resolved_at, i.created_at)})));
     }
     affected(card, i.affected);
-    card.append(h("ol", {class: "timeline", "aria-label": "Updates, newest first"}, ...i.updates.map((u) =>
+    card.append(h("ol", {class: "timeline", "aria-label": text.updates}, ...i.updates.map((u) =>
       h("li", {}, h("p", {class: "update-head"}, h("strong", {}, label(u.status)), " · ", when(u.created_at)),
         h("p", {class: "message"}, u.message)))));
     return card;
@@ -96,7 +103,8 @@
       h("div", {class: "notice-head"}, h("h3", {}, w.title),
         h("span", {class: "pills"}, h("span", {class: "pill"}, label(w.status)))),
       w.status === "in_progress" ?
-        h("p", {class: "when"}, "Started ", when(w.starts_at), ", ends ", when(w.ends_at, w.starts_at)) :
+        h("p", {class: "when"}, ...fill(text.started_ends,
+          {start: when(w.starts_at), end: when(w.ends_at, w.starts_at)})) :
         h("p", {class: "when"}, when(w.starts_at), " – ", when(w.ends_at, w.starts_at)));
     affected(card, w.affected);
     if (w.description) card.append(h("p", {class: "description"}, w.description));
@@ -119,18 +127,34 @@
       kids.push(h("ul", {class: "card components", id: "ungrouped"}, ...doc.components.map(componentRow)));
     }
     if (!kids.length) {
-      kids.push(h("div", {class: "card empty"}, h("strong", {}, "No components yet"),
-        h("p", {}, "This page will show the status of each service once its operators add them.")));
+      kids.push(h("div", {class: "card empty"}, h("strong", {}, text.no_components),
+        h("p", {}, text.no_components_hint)));
     }
+    // The uptime bars and figures come from the server's render only (they are not in the
+    // JSON): the new rows keep the ones the page had, until the page is loaded again.
+    const uptime = (selector, key) => {
+      const kept = {};
+      section.querySelectorAll(selector).forEach((node) => { kept[key(node)] = node; });
+      return kept;
+    };
+    const bars = uptime(".component > .uptime", (n) => n.parentNode.dataset.componentId);
+    const figures = uptime(".group > summary > .uptime-figure", (n) => n.closest(".group").dataset.groupId);
+    kids.forEach((kid) => {
+      kid.querySelectorAll(".component").forEach((row) => {
+        if (bars[row.dataset.componentId]) row.append(bars[row.dataset.componentId]);
+      });
+      const figure = kid.dataset && figures[kid.dataset.groupId];
+      if (figure) kid.querySelector("summary .badge").before(figure);
+    });
     section.replaceChildren(section.querySelector("h2"), ...kids);
   }
   function renderPast(list) {
-    const section = byId("past-incidents"), days = section.dataset.resolvedDays;
+    const section = byId("past-incidents");
     const old = byId("resolved-incidents");
     const past = list.length ? h("details", {class: "card past", id: "resolved-incidents"},
-      h("summary", {}, `Resolved in the last ${days} days (${list.length})`),
+      h("summary", {}, text.resolved_summary.replace("{count}", list.length)),
       h("div", {class: "past-list"}, ...list.map(incidentCard))) :
-      h("p", {class: "quiet"}, `No incidents in the last ${days} days.`);
+      h("p", {class: "quiet"}, text.no_past);
     past.open = Boolean(old && old.open);
     section.replaceChildren(section.querySelector("h2"), past);
   }
@@ -141,14 +165,15 @@
     if (doc.page.description && !lede) title.after(lede = h("p", {class: "lede", id: "lede"}));
     if (lede && !doc.page.description) lede.remove(); else if (lede) lede.textContent = doc.page.description;
     setZone(doc.page.timezone);
-    byId("zone-note").textContent = `Times are shown in ${zone}.`;
+    byId("zone-note").textContent = text.zone_note.replace("{zone}", zone);
     showUpdated();
     setHeadline(doc.status, doc.message);
-    renderSection("incidents", "Active incidents", doc.incidents, incidentCard);
-    renderSection("maintenance-in-progress", "Maintenance in progress", windows("in_progress"),
+    renderSection("incidents", text.active_incidents, doc.incidents, incidentCard);
+    renderSection("maintenance-in-progress", text.maintenance_in_progress, windows("in_progress"),
       maintenanceCard);
     renderComponents(doc);
-    renderSection("maintenance-upcoming", "Upcoming maintenance", windows("scheduled"), maintenanceCard);
+    renderSection("maintenance-upcoming", text.upcoming_maintenance, windows("scheduled"),
+      maintenanceCard);
     renderPast(doc.resolved_incidents);
   }
 
@@ -226,14 +251,17 @@
     maintenance_ended: window_, maintenance_deleted: shows(windows, () => true),
   };
 
-  function showLive(up, text) {
+  function showLive(up, state) {
     live.hidden = false;
     live.classList.toggle("is-down", !up);
-    liveState.textContent = text || (up ? "Live" : "Reconnecting…");
+    liveState.textContent = state || (up ? text.live : text.reconnecting);
   }
   function showUpdated() {
     const p = updatedAt && parts(updatedAt);
-    if (p) live.querySelector(".live-updated").textContent = `updated ${p.hour}:${p.minute}:${p.second}`;
+    if (p) {
+      live.querySelector(".live-updated").textContent =
+        text.updated.replace("{time}", `${p.hour}:${p.minute}:${p.second}`);
+    }
   }
   const receive = (kind) => (event) => {
     const id = parseInt(event.lastEventId, 10) || 0;
@@ -261,6 +289,6 @@
   }
 
   setZone(document.body.dataset.timezone);
-  showLive(false, "Connecting…");
+  showLive(false, text.connecting);
   connect();
 })();

@@ -66,7 +66,7 @@ def test_an_unknown_timezone_is_422_naming_timezone(api, timezone):
     ({"title": "x" * 201}, "title"),
     ({"description": None}, "description"),
     ({"description": "x" * 5001}, "description"),
-    ({"theme": "dark"}, "theme"),
+    ({"theme": "purple"}, "theme"),
     ({"updated_at": "2026-01-01T00:00:00Z"}, "updated_at"),
 ])
 def test_invalid_settings_are_422_and_change_nothing(api, body, field):

@@ -28,12 +28,21 @@ document.addEventListener("securitypolicyviolation",
 """
 # What a section is made of, for comparing the script's markup with the server's: each
 # element's tag, id, classes and data attributes in document order, and the text a reader sees.
-SHAPE = """(section) => [[section, ...section.querySelectorAll("*")].map((el) => [
-  el.tagName, el.id, [...el.classList].join(" "), el.hidden,
-  JSON.stringify(Object.entries(el.dataset)),
-  el.tagName === "TIME" ? el.getAttribute("datetime") : "",
-  el.tagName === "DETAILS" ? el.open : null,
-].join("|")), section.innerText]"""
+# The uptime bars and figures are left out: they come from the server's render only (the
+# script keeps those the page was loaded with), and their figures move with the clock.
+SHAPE = """(live) => {
+  const section = live.cloneNode(true);
+  section.querySelectorAll(".uptime, .uptime-figure").forEach((el) => el.remove());
+  live.after(section);
+  const shape = [[section, ...section.querySelectorAll("*")].map((el) => [
+    el.tagName, el.id, [...el.classList].join(" "), el.hidden,
+    JSON.stringify(Object.entries(el.dataset)),
+    el.tagName === "TIME" ? el.getAttribute("datetime") : "",
+    el.tagName === "DETAILS" ? el.open : null,
+  ].join("|")), section.innerText];
+  section.remove();
+  return shape;
+}"""
 
 
 class Watched:

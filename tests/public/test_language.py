@@ -19,7 +19,7 @@ def test_the_reader_gets_their_language(client, headers, query, language, headli
     assert response.headers["Content-Language"] == language
     assert "Accept-Language" in response.headers["Vary"]
     html = response.get_data(as_text=True)
-    assert f'<html lang="{language}">' in html
+    assert f'<html lang="{language}" ' in html
     assert headline in html
 
 
