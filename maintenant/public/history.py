@@ -28,7 +28,7 @@ from ..services.settings import get_settings
 from ..services.uptime import format_percent, to_zone
 from . import bp
 from .cache import register, rendered
-from .render import branding_context, content_security_policy, page_css, style_sources
+from .render import branding_context, page_css, style_sources, with_html_headers
 
 HISTORY = "history"
 INCIDENT = "incident"
@@ -168,14 +168,7 @@ def html(template, status=200, **context):
     response = current_app.make_response((render_template(
         f"status/{template}", page_css=css, current_locale=get_locale(), **brand, **context),
         status))
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        style_sources(style_hash, accent_hash), "'none'")
-    response.headers["Vary"] = "Accept-Language"
-    response.headers["Content-Language"] = str(get_locale())
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
+    return with_html_headers(response, style_sources(style_hash, accent_hash))
 
 
 def render_history(state):

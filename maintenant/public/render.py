@@ -288,8 +288,13 @@ def render_page(state):
         live_text=live_text(resolved_days), favicon=favicon(state["status"]),
         favicons=all_favicons(), current_locale=get_locale(), resolved_days=resolved_days,
         **brand))
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        style_sources(style_hash, accent_hash), script_hash)
+    return with_html_headers(response, style_sources(style_hash, accent_hash), script_hash)
+
+
+def with_html_headers(response, style_src, script_src="'none'"):
+    """The headers every public HTML page carries: its CSP (its own hashed style and script
+    only), the language it is in, and no sniffing, referrer or framing."""
+    response.headers["Content-Security-Policy"] = content_security_policy(style_src, script_src)
     # The language comes from Accept-Language (or ?lang=): caches keep one copy per language.
     response.headers["Vary"] = "Accept-Language"
     response.headers["Content-Language"] = str(get_locale())

@@ -24,7 +24,7 @@ from ..schemas.subscriptions import ComponentChoiceIn, SignUpIn
 from ..services import subscriptions as service
 from ..services.settings import get_settings
 from . import bp
-from .render import N_, branding_context, content_security_policy, page_css, style_sources
+from .render import N_, branding_context, page_css, style_sources, with_html_headers
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,8 @@ def html(template, status=200, **context):
         f"status/subscription/{template}", page=settings, page_css=css,
         accent_css=brand["accent_css"], theme=brand["theme"], current_locale=get_locale(),
         **context), status))
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        style_sources(style_hash, accent_hash), "'none'")
-    response.headers["Content-Language"] = str(get_locale())
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return with_html_headers(response, style_sources(style_hash, accent_hash))
 
 
 def component_choices():
