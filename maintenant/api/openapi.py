@@ -131,7 +131,8 @@ LISTS = {
 ERRORS = {"400": "Malformed JSON", "401": "No or bad token", "403": "Token lacks the scope",
           "404": "Unknown id in the path", "409": "Conflict with the object's state",
           "413": "Body too large", "415": "Body is not JSON",
-          "422": "Validation failed; fields names each bad field"}
+          "422": "Validation failed; fields names each bad field",
+          "503": "A service it needs is unavailable (e.g. no mail server for a test message)"}
 
 
 def schema_ref(name):
@@ -160,8 +161,9 @@ def build_spec():
     paths = {}
     for method, path, summary, body, response, status, query in ROUTES:
         operation = {"summary": summary, "security": [{"bearer": []}], "responses": {}}
-        parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
-                      for name in path_params(path)]
+        # Ids start at 1; the router does not match a negative one (a 404 before any auth).
+        parameters = [{"in": "path", "name": name, "required": True,
+                       "schema": {"type": "integer", "minimum": 1}} for name in path_params(path)]
         if query:
             parameters.append({"in": "query", "schema": getattr(schemas, query)})
         if parameters:
@@ -175,6 +177,8 @@ def build_spec():
             {"description": "Done", "content": {"application/json": {"schema": schema_ref(response)}}}
             if response else {"description": "Done"}
         )
+        if status == 201 and links(path):
+            operation["responses"]["201"]["links"] = links(path)
         for code, description in ERRORS.items():
             operation["responses"][code] = {"description": description, "content": {
                 "application/json": {"schema": schema_ref("Error")}}}
@@ -195,6 +199,22 @@ def register_partial(spec, name):
         for field in spec.components.schemas[partial]["properties"].values():
             field.pop("default", None)
     return partial
+
+
+def links(created):
+    """OpenAPI links from a create at ``created`` to the operations on what it created: the
+    new object's id fills their path (``POST /status/groups`` -> ``GET /status/groups/{group_id}``)."""
+    found = {}
+    for method, path, *_ in ROUTES:
+        head, _, rest = path.partition(created + "/{")
+        if head or not rest or len(path_params(path)) != len(path_params(created)) + 1:
+            continue
+        name, _, tail = rest.partition("}")
+        found["_".join([method, *filter(None, tail.split("/"))])] = {
+            "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method,
+            "parameters": {name: "$response.body#/id"},
+        }
+    return found
 
 
 def path_params(path):

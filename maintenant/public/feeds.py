@@ -219,7 +219,8 @@ def rss_document(state):
     channel = SubElement(rss, "channel")
     text_element(channel, "title", state["title"])
     text_element(channel, "link", f"{base_url}/status/")
-    text_element(channel, "description", state["description"])
+    # Read as HTML like the items' descriptions: an operator's "<b>" is shown, never applied.
+    text_element(channel, "description", html_paragraphs(xml_text(state["description"])))
     SubElement(channel, "atom:link", rel="self", type="application/rss+xml",
                href=f"{base_url}/status/feed.rss")
     text_element(channel, "lastBuildDate", rfc822(state["updated"]))

@@ -304,6 +304,23 @@ def with_html_headers(response, style_src, script_src="'none'"):
     return response
 
 
+# HTML the app did not render itself (werkzeug's error pages: an unknown path, a body too
+# large, a 500) has no style or script of ours, so it gets the strictest policy there is.
+ERROR_PAGE_POLICY = ("default-src 'none'; base-uri 'none'; form-action 'none'; "
+                     "frame-ancestors 'none'")
+
+
+@bp.after_app_request
+def guard_other_html(response):
+    """Every HTML answer carries a CSP: the pages above set theirs, the rest get the strictest."""
+    if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = ERROR_PAGE_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def revalidated(response):
     """Tag ``response`` with a hash of its body and answer 304 when the client has it already."""
     response.add_etag()
