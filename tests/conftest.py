@@ -174,3 +174,17 @@ def api(client, write_token):
 def read_api(client, read_token):
     """The operator API with a read-only token."""
     return Api(client, read_token)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run, whichever folder's tests use it: Playwright's
+    sync API runs one instance per thread, so a second fixture would fail to start."""
+    from playwright.sync_api import sync_playwright
+
+    from browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

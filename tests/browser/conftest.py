@@ -37,16 +37,6 @@ def skip_without_a_browser():
                         reason="playwright is missing (pip install -e '.[test]')")
 
 
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def artifacts():
     """The folder screenshots go to (git ignores it)."""

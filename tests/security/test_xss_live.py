@@ -3,7 +3,7 @@ is open is shown as text; no dialog fires and no element is injected."""
 
 from datetime import datetime, timedelta, timezone
 
-from browser.conftest import browser, server, skip_without_a_browser  # noqa: F401 (fixtures)
+from browser.conftest import server, skip_without_a_browser  # noqa: F401 (fixtures)
 
 from .inert import PAYLOAD
 
