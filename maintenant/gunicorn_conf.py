@@ -6,7 +6,10 @@ any of it. The Procfile loads this file by path: importing it as ``maintenant.gu
 would import the whole package into the master before gevent patches the workers.
 """
 
+import importlib.util
 import os
+
+from gunicorn.glogging import Logger
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 worker_class = "gevent"
@@ -19,6 +22,7 @@ worker_connections = 10000
 graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
+loglevel = os.environ.get("MAINTENANT_LOG_LEVEL", "info").lower()
 # The control socket (one path per user) is not used, and two servers would fight over it.
 control_socket_disable = True
 
@@ -29,6 +33,33 @@ REDIS_URL_MISSING = (
     "server (for example redis://127.0.0.1:6379/0), or run `maintenant up`, which starts one "
     "for you."
 )
+
+
+def _load_logs():
+    """maintenant/logs.py by path: it imports nothing of the package (see the docstring)."""
+    spec = importlib.util.spec_from_file_location(
+        "maintenant_logs", os.path.join(os.path.dirname(os.path.abspath(__file__)), "logs.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_logs = _load_logs()
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with the secrets in ping and subscription URLs kept out of the
+    access log (anyone who reads the logs could otherwise ping a heartbeat or manage a
+    subscriber's address)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U"):
+            atoms[key] = _logs.redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger
 
 
 def on_starting(server):
@@ -47,6 +78,9 @@ def post_worker_init(worker):
     app = worker.wsgi
     if not hasattr(app, "extensions"):  # not the Flask app itself
         return
+    from maintenant.logs import configure
+
+    configure("web")
     broker = get_broker(app)
     if broker is not None:
         threading.Thread(target=_end_streams_on_shutdown, args=(worker, broker),
