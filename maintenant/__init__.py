@@ -28,6 +28,13 @@ def create_app(config=None):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A restarted PostgreSQL leaves every pooled connection dead: each one is checked as it
+        # is handed out (one round trip), so the first requests after an outage get a new
+        # connection rather than an error. A server that does not answer at all fails a
+        # connect within seconds (a 503), instead of holding the request.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+            "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}})
     app.json.sort_keys = False
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix

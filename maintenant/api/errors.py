@@ -6,6 +6,8 @@ from flask import jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ..db_errors import (RETRY_AFTER_SECONDS, describe, is_database_unavailable,
+                         roll_back_session)
 from ..errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,19 @@ def flatten_messages(messages):
     return messages
 
 
+def database_unavailable(error):
+    """503 with Retry-After while the database cannot be reached: nothing is wrong with the
+    request or the code, so one warning line is logged, not a traceback."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                describe(error))
+    roll_back_session()
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_json():
+        return error_response(503, "The database is unavailable; try again in a few seconds.",
+                              headers=headers)
+    return "This page is unavailable for a moment; try again in a few seconds.", 503, headers
+
+
 def register_error_handlers(app):
     """Route every error on an API path through ``error_response``."""
 
@@ -75,6 +90,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
+        if is_database_unavailable(error):
+            return database_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return error_response(500, "Something went wrong on our side.")

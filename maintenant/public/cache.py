@@ -6,15 +6,22 @@ clock alone changes the page: a maintenance window starting or ending, a resolve
 leaving the page, or (the HTML page's uptime bars) the next midnight of the page's time zone.
 While the process's event subscription is down, or not yet up, nothing is
 served from the cache: every request renders from the database.
+
+Apart from those, the cache keeps the last render of each key, whatever dropped it since: while
+the database cannot be reached (PostgreSQL stopped or restarting), that render is served
+rather than an error, and the next render once the database is back replaces it.
 """
 
+import copy
 import gzip
+import logging
 import threading
 from datetime import timedelta
 
 from flask import current_app, has_request_context, jsonify, request
 
 from .. import status as rules
+from ..db_errors import describe, is_database_unavailable, roll_back_session
 from ..events import get_broker, newest_event_id
 from ..extensions import db
 from ..models import Incident, MaintenanceWindow, utcnow
@@ -25,6 +32,8 @@ from .render import render_page
 PAGE = "page"
 API = "api"
 CACHE_EXTENSION = "maintenant.page_cache"
+
+log = logging.getLogger(__name__)
 
 _create_lock = threading.Lock()
 
@@ -39,10 +48,12 @@ class Rendered:
         event_id: the newest event id when rendering began: the state includes every event
             up to it (a snapshot resumes from there).
         expires_at: when the clock alone changes what was rendered (None: never).
+        stale: whether this is the last render, served while the database cannot be reached
+            (events since it may be missing).
     """
 
     __slots__ = ("body", "headers", "etag", "gzipped", "gzip_headers", "gzip_etag", "event_id",
-                 "expires_at")
+                 "expires_at", "stale")
 
     def __init__(self, body, headers, event_id, expires_at):
         self.body = body
@@ -59,6 +70,13 @@ class Rendered:
             ] + [("Content-Encoding", "gzip"), ("ETag", self.gzip_etag)]
         self.event_id = event_id
         self.expires_at = expires_at
+        self.stale = False
+
+    def as_stale(self):
+        """This render (bodies shared), marked as served while the database is down."""
+        entry = copy.copy(self)
+        entry.stale = True
+        return entry
 
     def fresh_at(self, now):
         return self.expires_at is None or now < self.expires_at
@@ -115,11 +133,15 @@ class PageCache:
 
     A render stores its result only if nothing invalidated the cache since it began
     (``generation``), so a page read before a change can never be kept after it.
+
+    The last render of each key is kept apart (``remember``, ``last``) and never invalidated:
+    it is what the page serves while the database cannot be reached.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._entries = {}
+        self._last = {}
         # One render per key at a time: after an event, thousands of readers wait for one
         # render instead of each running the queries.
         self._render_locks = {}
@@ -141,6 +163,17 @@ class PageCache:
                 return False
             self._entries[key] = entry
             return True
+
+    def remember(self, key, entry):
+        """Keep ``entry`` as the last render of ``key`` (unless a newer one is kept already)."""
+        with self._lock:
+            last = self._last.get(key)
+            if last is None or entry.event_id >= last.event_id:
+                self._last[key] = entry
+
+    def last(self, key):
+        """The last render of ``key``, however old; None if it was never rendered."""
+        return self._last.get(key)
 
     def render_lock(self, key):
         with self._lock:
@@ -254,12 +287,32 @@ def render(key, now=None):
 
 
 def rendered(key):
+    """``key`` as ``current_render`` gives it; its last render while the database is down.
+
+    Raises:
+        the database's error when it cannot be reached and ``key`` was never rendered.
+    """
+    try:
+        return current_render(key)
+    except Exception as error:
+        if not is_database_unavailable(error):
+            raise
+        roll_back_session()
+        entry = page_cache().last(key)
+        if entry is None:
+            raise
+        log.warning("database unavailable: serving the last render of %s (%s)", key,
+                    describe(error))
+        return entry.as_stale()
+
+
+def current_render(key):
     """``key`` from the cache when it may be used and is fresh; else rendered (and kept)."""
     now = utcnow()
+    cache = page_cache()
     broker = get_broker()
     if broker is None or not broker.healthy:
-        return render(key, now)
-    cache = page_cache()
+        return render_kept(cache, key, now)
     entry = cache.get(key, now)
     if entry is not None:
         return entry
@@ -270,7 +323,14 @@ def rendered(key):
         generation = cache.generation
         # Read after the generation: a broker going down bumps it, so the render is not kept.
         if not broker.healthy:
-            return render(key, now)
-        entry = render(key, now)
+            return render_kept(cache, key, now)
+        entry = render_kept(cache, key, now)
         cache.put(key, entry, generation)
         return entry
+
+
+def render_kept(cache, key, now):
+    """``render`` remembered as the last render of ``key``, for when the database is down."""
+    entry = render(key, now)
+    cache.remember(key, entry)
+    return entry
