@@ -40,10 +40,11 @@ def error_response(status, message, code=None, fields=None, headers=None):
 
 
 def wants_json():
-    """API paths answer errors as JSON; the public page answers HTML."""
+    """API paths answer errors as JSON; so does any request that sent JSON (a public form
+    posted by a script: /status/subscribe); the public page answers HTML."""
     path = request.path
     return path == "/api" or path.startswith("/api/") or path == "/healthz" or \
-        path.startswith("/status/api")
+        path.startswith("/status/api") or request.mimetype == "application/json"
 
 
 def flatten_messages(messages):

@@ -36,6 +36,8 @@ def assert_no_split(response):
 def test_an_oversized_sign_up_gets_413(mail_app, client, content_type):
     response = client.post("/status/subscribe", data=TOO_BIG, content_type=content_type)
     assert response.status_code == 413
+    if content_type == "application/json":  # a script's sign-up gets the JSON envelope
+        assert response.get_json()["error"]["code"] == "payload_too_large"
 
 
 def test_an_oversized_sign_up_sent_chunked_gets_413(mail_app, client):
@@ -44,6 +46,7 @@ def test_an_oversized_sign_up_sent_chunked_gets_413(mail_app, client):
                            content_type="application/json",
                            environ_overrides={"wsgi.input_terminated": True})
     assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
