@@ -1,8 +1,20 @@
-"""The outbox: record events with the change, publish them after the commit."""
+"""The outbox: record events with the change, publish them after the commit.
+
+Event ids are what readers resume from (Last-Event-ID) and what a snapshot says it includes,
+so they must follow the order in which the changes COMMIT, not the order in which they
+began: with two transactions at once, an id taken by the one that commits last would be
+published after a higher one, and a reader that had already passed the higher id would
+skip it. So an event's row is inserted only as its transaction commits: on PostgreSQL under
+a transaction-level advisory lock taken after everything else was flushed (the lock then
+waits on nothing, so it cannot deadlock), which makes the ids of one commit all greater
+than those of the commits before it. SQLite has one writer at a time: nothing to do there.
+"""
 
 import logging
 
 import redis
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from .. import events
 from ..extensions import db, redis_client
@@ -13,16 +25,47 @@ log = logging.getLogger(__name__)
 DRAIN_BATCH = 500
 # Session flag: this transaction recorded events, so its commit should drain the outbox.
 PENDING = "maintenant.outbox_pending"
+# Session list: the events of the current transaction, inserted as it commits.
+EVENTS = "maintenant.outbox_events"
+# The advisory lock that orders the commits that record events (PostgreSQL).
+ORDER_LOCK = 0x6D61696E74656E61  # "maintena"
 # Session list: callables to run once this transaction has committed (see after_commit).
 AFTER_COMMIT = "maintenant.after_commit"
 
 
 def record_event(kind, data):
-    """Add an event to the current transaction; it is published once the change commits."""
+    """Add an event to the current transaction; it is published once the change commits.
+
+    The event's row (and its id) is written as the transaction commits (see the module's
+    docstring); a rolled-back transaction takes its events with it.
+    """
     event = OutboxEvent(type=kind, payload=data)
-    db.session.add(event)
-    db.session.info[PENDING] = True
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback or close before any query still drops the events
+    session.info.setdefault(EVENTS, []).append(event)
+    session.info[PENDING] = True
     return event
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _insert_events(session):
+    """Write the transaction's events last, in commit order (see the module's docstring)."""
+    pending = session.info.pop(EVENTS, None)
+    if not pending:
+        return
+    session.flush()  # every other change first: the lock below must not wait on a row
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ORDER_LOCK})
+    session.add_all(pending)
+    session.flush()
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _drop_events(session, transaction):
+    """A transaction that ended without committing drops the events it recorded."""
+    if transaction.parent is None:
+        session.info.pop(EVENTS, None)
 
 
 def after_commit(callback):
