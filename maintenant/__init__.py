@@ -34,7 +34,9 @@ def create_app(config=None):
         # connection rather than an error. A server that does not answer at all fails a
         # connect within seconds (a 503), instead of holding the request.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-            "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}})
+            "pool_pre_ping": True, "connect_args": {"connect_timeout": 5},
+            "pool_size": app.config["DB_POOL_SIZE"],
+            "max_overflow": app.config["DB_MAX_OVERFLOW"]})
     app.json.sort_keys = False
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix

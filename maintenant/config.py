@@ -50,6 +50,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # PostgreSQL connections per process (each gunicorn worker, each RQ worker): up to
+    # POOL_SIZE kept open, MAX_OVERFLOW more while busy. Small database plans allow few.
+    DB_POOL_SIZE = int(os.environ.get("MAINTENANT_DB_POOL_SIZE", "5"))
+    DB_MAX_OVERFLOW = int(os.environ.get("MAINTENANT_DB_MAX_OVERFLOW", "10"))
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Pub/sub ignores Redis database numbers, so channels carry a prefix of their own.
     REDIS_PREFIX = os.environ.get("MAINTENANT_REDIS_PREFIX", "maintenant:")
