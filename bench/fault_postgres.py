@@ -8,7 +8,6 @@ change made then reaches the page and the live stream, and the periodic jobs run
 """
 
 import http.client
-import os
 import threading
 import time
 from datetime import datetime, timezone
@@ -202,10 +201,8 @@ def periodic_run_after(redis_server, moment, timeout):
 
 
 def run(workdir):
-    # The cluster runs as the postgres user: it must be able to reach its folder in workdir.
-    os.chmod(workdir, 0o711)
     redis_server = RedisServer(workdir)
-    postgres = PostgresServer(workdir)
+    postgres = PostgresServer()
     processes = {}
     try:
         port = free_port()

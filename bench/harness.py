@@ -272,14 +272,16 @@ def _postgres_bin(program):
 class PostgresServer:
     """A private PostgreSQL cluster in a temporary folder, on a port of its own.
 
-    Run as the ``postgres`` user when this process is root (PostgreSQL refuses root). Trust
-    authentication on 127.0.0.1; one database, ``maintenant``.
+    Run as the ``postgres`` user when this process is root (PostgreSQL refuses root), so its
+    folder is made in the system's temporary folder, which that user can reach (a scenario's
+    own folder is private to root). Trust authentication on 127.0.0.1; one database,
+    ``maintenant``.
     """
 
-    def __init__(self, workdir=None, name="postgres"):
+    def __init__(self, name="postgres"):
         self.name = name
         self.port = free_port()
-        self.workdir = Path(tempfile.mkdtemp(prefix="maintenant-pg-", dir=workdir))
+        self.workdir = Path(tempfile.mkdtemp(prefix="maintenant-pg-"))
         self.data = self.workdir / "data"
         self.log = self.workdir / "postgres.log"
         self._user = None
