@@ -5,16 +5,23 @@
 """
 
 import argparse
+import logging
 import sys
+import time
 
 import redis
 from flask import current_app
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 
 from maintenant import create_app
 from maintenant.extensions import QUEUES, redis_client
 from maintenant.launcher import REDIS_URL_MISSING
 from maintenant.monitors.runner import stop_runner
+
+log = logging.getLogger("maintenant.worker")
+# Seconds before a new worker takes over from one that rq's loop gave up on.
+REDIS_RETRY = 1
 
 
 class AppWorker(SimpleWorker):
@@ -24,9 +31,38 @@ class AppWorker(SimpleWorker):
     leaves no transaction open behind it.
     """
 
+    # Redis unreachable while waiting for jobs: rq retries with a doubling delay, capped here
+    # (rq's cap is 60 s) so that the queues are worked again within seconds of its return.
+    max_connection_wait_time = 4.0
+
+    stopping = False  # asked to stop (SIGTERM, SIGINT), as opposed to given up on Redis
+
+    def request_stop(self, signum, frame):
+        self.stopping = True
+        super().request_stop(signum, frame)
+
     def execute_job(self, job, queue):
         with current_app._get_current_object().app_context():
             return super().execute_job(job, queue)
+
+
+def work(connection, burst):
+    """Work the queues with a new worker; True when done, False when Redis made rq give up.
+
+    rq's loop survives Redis going away only while it waits for a job: an error anywhere
+    else (a heartbeat, a job's own bookkeeping) ends it. The process must not end with it,
+    or nothing would work the queues once Redis is back.
+    """
+    worker = AppWorker(QUEUES, connection=connection)
+    try:
+        worker.work(burst=burst)
+    except (redis.ConnectionError, redis.TimeoutError) as error:  # from rq's own clean-up
+        log.warning("worker stopped by a Redis failure (%s)", error)
+    if burst or worker.stopping:
+        return True
+    log.warning("rq's work loop ended without being asked to; a new worker starts in %d s",
+                REDIS_RETRY)
+    return False
 
 
 def main(argv=None):
@@ -42,9 +78,11 @@ def main(argv=None):
         # A connection of its own: rq lengthens its socket timeout to cover the blocking
         # wait for jobs, while the app's pool keeps a short one for the jobs' own commands.
         connection = redis.Redis.from_url(app.config["REDIS_URL"])
-        worker = AppWorker(QUEUES, connection=connection)
         try:
-            worker.work(burst=args.burst)
+            while not work(connection, args.burst):
+                time.sleep(REDIS_RETRY)
+        except StopRequested:  # a signal between two workers (rq's handler is still set)
+            pass
         finally:
             # The probe threads are daemons: without this, the results of checks already
             # handed to them would die with the process (every --burst run, every restart).

@@ -10,7 +10,9 @@ The flow, every step safe to run twice:
    each, then marks the event notified.
 4. ``send_batch`` sends on one SMTP session and writes the ledger row (event, subscriber) as the
    server accepts each message. A batch run again (a worker killed mid-batch, its job retried)
-   skips who is in the ledger: at most the message in flight is sent twice. A temporary SMTP
+   skips who is in the ledger: at most the message in flight is sent twice. A run that finds
+   the batch's lease held by another looks again once that lease could have lapsed, so a batch
+   is never dropped because its dead run still seemed alive. A temporary SMTP
    failure re-schedules the rest of the batch with backoff; a permanent rejection (5xx) marks
    the address undeliverable and it gets no more mail.
 """
@@ -144,8 +146,8 @@ def recover_abandoned_batches(queue, now):
         if not subscriber_ids or (started is not None and
                                   (now - started).total_seconds() < LEASE_SECONDS):
             continue
-        if redis_client.client.exists(lease_key(event_id, subscriber_ids)):
-            continue  # alive: it renewed its lease lately
+        if Lease(lease_key(event_id, subscriber_ids)).held():
+            continue  # alive (it renewed its lease lately), or dead less than LEASE_SECONDS
         log.warning("event %s: batch %s abandoned by a dead worker; queued again", event_id,
                     job_id)
         registry.remove_executions(job)
@@ -204,7 +206,12 @@ def send_batch(event_id, subscriber_ids, attempt=0):
         return 0
     lease = Lease(lease_key(event_id, subscriber_ids))
     if not lease.acquire():
-        log.info("event %s: batch from %s is running elsewhere", event_id, min(subscriber_ids))
+        # Alive, the holder sends the batch; dead (its worker killed), its lease lapses within
+        # LEASE_SECONDS and nobody else may be left to finish it. So look again then: that run
+        # skips whoever got the message meanwhile.
+        log.info("event %s: batch from %s is running elsewhere; looked at again in %s s",
+                 event_id, min(subscriber_ids), LEASE_SECONDS)
+        schedule_batch(event_id, subscriber_ids, attempt, LEASE_SECONDS)
         return 0
     try:
         return send_leased_batch(event, subscriber_ids, attempt, lease)
@@ -222,6 +229,10 @@ class Lease:
 
     def acquire(self):
         return bool(redis_client.client.set(self.key, self.token, nx=True, ex=LEASE_SECONDS))
+
+    def held(self):
+        """Whether anyone holds it (a run alive, or one dead less than LEASE_SECONDS ago)."""
+        return bool(redis_client.client.exists(self.key))
 
     def renew(self):
         redis_client.client.expire(self.key, LEASE_SECONDS)
@@ -306,14 +317,19 @@ def retry_later(event_id, subscriber_ids, attempt, error):
         log.error("event %s: gave up mailing %d subscribers after %d attempts: %s", event_id,
                   len(subscriber_ids), attempt + 1, error)
         return
-    from rq_scheduler import Scheduler
-
     delay = RETRY_DELAYS[attempt] * current_app.config.get("NOTIFY_RETRY_SCALE", 1)
     log.warning("event %s: SMTP failed (%s); %d subscribers tried again in %ss", event_id, error,
                 len(subscriber_ids), delay)
+    schedule_batch(event_id, subscriber_ids, attempt + 1, delay)
+
+
+def schedule_batch(event_id, subscriber_ids, attempt, delay):
+    """Run a batch again in ``delay`` seconds (rq-scheduler moves it onto the queue)."""
+    from rq_scheduler import Scheduler
+
     Scheduler(queue=get_queue(QUEUE_NOTIFICATIONS), connection=redis_client.client).enqueue_in(
         timedelta(seconds=delay), "maintenant.jobs.send_batch", event_id, subscriber_ids,
-        attempt + 1)
+        attempt)
 
 
 def component_names(event):

@@ -18,16 +18,22 @@ The catch-up:
 The reader is registered with the broker before the backlog is read, and the live events it
 already got from the catch-up are skipped, so nothing falls between the two. While the
 process's Redis subscription is down a new stream sends no catch-up; it is ended when the
-subscription is back, and the reader resumes from its last id.
+subscription is back, and the reader resumes from its last id. While the database cannot be
+reached a new stream ends after its prelude: the reader comes back after ``retry``.
 """
+
+import logging
 
 import redis
 from flask import current_app, request
 
 from ..api.errors import error_response
+from ..db_errors import describe, is_database_unavailable, roll_back_session
 from ..events import END, SNAPSHOT, TooManyStreams, get_broker, newest_event_id, sse_frame
 from . import bp
 from .cache import API, rendered
+
+log = logging.getLogger(__name__)
 
 RETRY_MS = 3000
 PRELUDE = f"retry: {RETRY_MS}\n: connected\n\n".encode("ascii")
@@ -107,6 +113,19 @@ class EventStream:
         broker.wait_until_healthy(LIVE_WAIT_SECONDS)
         if not broker.hold_until_live(self.subscription):
             return  # Redis is down: the broker ends this stream once it is back
+        try:
+            self._catch_up(broker, last_id)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            # The database is down: the reader keeps what it shows, and comes back after
+            # RETRY_MS with its Last-Event-ID until the catch-up can be read again.
+            log.warning("database unavailable: a stream ended after its prelude (%s)",
+                        describe(error))
+            roll_back_session()
+            self.subscription.end()
+
+    def _catch_up(self, broker, last_id):
         replay = replay_after(broker, last_id) if last_id is not None else None
         if replay is not None:
             self._through = last_id
@@ -115,6 +134,10 @@ class EventStream:
             self._first += b"".join(event.frame for event in replay)
             return
         snapshot = rendered(API)
+        if snapshot.stale:
+            # The last render kept for a database outage: the events since it would not follow.
+            self.subscription.end()
+            return
         self._through = snapshot.event_id
         self._first += sse_frame(snapshot.event_id, SNAPSHOT, snapshot.body.decode("utf-8"))
 
