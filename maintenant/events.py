@@ -405,6 +405,9 @@ class Broker:
                     if subscribed:  # the client re-subscribed on its own after a drop
                         raise redis.ConnectionError("the subscription was re-established")
                     subscribed = True
+                    # A new subscription starts afresh: after a gap the ids go on from the
+                    # database, and a database restored from a backup may count from lower.
+                    self.last_event_id = 0
                     self._set_healthy(True)
                 elif message["type"] == "message":
                     self._dispatch(message["data"])
@@ -419,6 +422,11 @@ class Broker:
     def _dispatch(self, message):
         event = decode(message)
         if event is None:
+            return
+        if event.id <= self.last_event_id:
+            # A second copy: two processes drained the outbox at once. Ids are published in
+            # commit order (maintenant.services.outbox), so anything not above the last one
+            # handed out was handed out already: every reader is spared the repeat.
             return
         # Drop the cached page before any reader can ask for it again.
         self.changed()

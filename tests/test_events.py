@@ -178,6 +178,19 @@ def test_every_reader_receives_every_event_in_order(live_broker, publisher):
     assert broker.reader_count == 3
 
 
+def test_an_event_published_twice_reaches_each_reader_once(live_broker, publisher):
+    """Two processes draining the outbox at once publish the same events twice; ids come in
+    commit order, so nothing at or below the last id handed out is new."""
+    broker = live_broker()
+    reader = broker.subscribe()
+
+    for event_id in (1, 2, 1, 2, 3, 2, 4):
+        publisher(event_id)
+
+    assert ids(next_events(reader, 4)) == [1, 2, 3, 4]
+    assert next_events(reader, 1, timeout=0.3) == []
+
+
 def test_the_broker_uses_one_subscription_however_many_readers(live_broker, publisher,
                                                                 redis_conn, names):
     broker = live_broker()
