@@ -1,7 +1,8 @@
 """The RQ worker entry (Procfile ``worker``): pushes an app context, then works the queues.
 
-    python worker.py            work the probes, notifications and default queues
-    python worker.py --burst    work until the queues are empty, then exit
+    python worker.py                    work the probes, notifications and default queues
+    python worker.py notifications      work only the queues named (a worker dedicated to mail)
+    python worker.py --burst            work until the queues are empty, then exit
 """
 
 import argparse
@@ -17,6 +18,7 @@ from rq.exceptions import StopRequested
 from maintenant import create_app
 from maintenant.extensions import QUEUES, redis_client
 from maintenant.launcher import REDIS_URL_MISSING
+from maintenant.logs import configure as configure_logs
 from maintenant.monitors.runner import stop_runner
 
 log = logging.getLogger("maintenant.worker")
@@ -46,14 +48,14 @@ class AppWorker(SimpleWorker):
             return super().execute_job(job, queue)
 
 
-def work(connection, burst):
+def work(connection, burst, queues=QUEUES):
     """Work the queues with a new worker; True when done, False when Redis made rq give up.
 
     rq's loop survives Redis going away only while it waits for a job: an error anywhere
     else (a heartbeat, a job's own bookkeeping) ends it. The process must not end with it,
     or nothing would work the queues once Redis is back.
     """
-    worker = AppWorker(QUEUES, connection=connection)
+    worker = AppWorker(queues, connection=connection)
     try:
         worker.work(burst=burst)
     except (redis.ConnectionError, redis.TimeoutError) as error:  # from rq's own clean-up
@@ -69,7 +71,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Work the maintenant job queues.")
     parser.add_argument("--burst", action="store_true",
                         help="work until the queues are empty, then exit")
+    parser.add_argument("queues", nargs="*", metavar="QUEUE", choices=QUEUES,
+                        help=f"the queues to work, in order of priority ({', '.join(QUEUES)}); "
+                             "all of them by default")
     args = parser.parse_args(argv)
+    configure_logs("worker")
 
     app = create_app()
     with app.app_context():
@@ -79,7 +85,7 @@ def main(argv=None):
         # wait for jobs, while the app's pool keeps a short one for the jobs' own commands.
         connection = redis.Redis.from_url(app.config["REDIS_URL"])
         try:
-            while not work(connection, args.burst):
+            while not work(connection, args.burst, args.queues or QUEUES):
                 time.sleep(REDIS_RETRY)
         except StopRequested:  # a signal between two workers (rq's handler is still set)
             pass

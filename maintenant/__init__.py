@@ -45,6 +45,7 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import models  # noqa: F401  (register the tables on the metadata)
+    from . import write_lock  # noqa: F401  (one writer at a time on PostgreSQL)
     from .services.monitors import register_state_lookups
 
     register_state_lookups()

@@ -25,6 +25,7 @@ from rq.job import JobStatus
 from . import jobs
 from .db_errors import describe, is_database_unavailable
 from .extensions import QUEUE_DEFAULT, QUEUE_NOTIFICATIONS, QUEUE_PROBES, db
+from .logs import configure as configure_logs
 from .monitors import schedule
 from .services import lifecycle
 from .services.containers import DISCOVERY_INTERVAL
@@ -307,8 +308,7 @@ def run_scheduler(connection, interval=POLL_INTERVAL, burst=False):
         connection: the Redis connection the queues live on.
         burst: move what is due once, then return (tests, one-off runs).
     """
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logs("scheduler")
     while True:
         try:
             return serve(connection, interval, burst)

@@ -4,10 +4,10 @@ Event ids are what readers resume from (Last-Event-ID) and what a snapshot says 
 so they must follow the order in which the changes COMMIT, not the order in which they
 began: with two transactions at once, an id taken by the one that commits last would be
 published after a higher one, and a reader that had already passed the higher id would
-skip it. So an event's row is inserted only as its transaction commits: on PostgreSQL under
-a transaction-level advisory lock taken after everything else was flushed (the lock then
-waits on nothing, so it cannot deadlock), which makes the ids of one commit all greater
-than those of the commits before it. SQLite has one writer at a time: nothing to do there.
+skip it. So an event's row is inserted only as its transaction commits, and a transaction
+that writes holds the write lock until it commits (maintenant.write_lock; SQLite's own
+lock does the same): the ids of one commit are all greater than those of the commits
+before it.
 """
 
 import logging
@@ -27,8 +27,6 @@ DRAIN_BATCH = 500
 PENDING = "maintenant.outbox_pending"
 # Session list: the events of the current transaction, inserted as it commits.
 EVENTS = "maintenant.outbox_events"
-# The advisory lock that orders the commits that record events (PostgreSQL).
-ORDER_LOCK = 0x6D61696E74656E61  # "maintena"
 # Session list: callables to run once this transaction has committed (see after_commit).
 AFTER_COMMIT = "maintenant.after_commit"
 
@@ -54,11 +52,8 @@ def _insert_events(session):
     pending = session.info.pop(EVENTS, None)
     if not pending:
         return
-    session.flush()  # every other change first: the lock below must not wait on a row
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ORDER_LOCK})
     session.add_all(pending)
-    session.flush()
+    session.flush()  # under the write lock (taken by this flush, or by an earlier one)
 
 
 @sa.event.listens_for(Session, "after_transaction_end")

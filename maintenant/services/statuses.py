@@ -5,6 +5,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from .. import status as rules
+from .. import write_lock
 from ..extensions import db
 from ..models import (Component, Incident, MaintenanceWindow, OutboxEvent, StatusLogEntry,
                       incident_components, maintenance_components, utcnow)
@@ -63,8 +64,12 @@ def effective_status(component, now=None):
     return effective_statuses([component], now)[component.id]
 
 
-def all_components():
-    return db.session.scalars(db.select(Component).order_by(Component.sort_order, Component.id)).all()
+def all_components(fresh=False):
+    """Every component; ``fresh``: overwrite what the session loaded before with the rows now."""
+    query = db.select(Component).order_by(Component.sort_order, Component.id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return db.session.scalars(query).all()
 
 
 def overall(components, statuses):
@@ -116,7 +121,10 @@ def sync_statuses(cause, now=None, touched=()):
         # Before the statuses: the log and the events then include the incident's effect.
         auto_incidents.follow_monitors(now)
     db.session.flush()
-    components = all_components()
+    # One writer at a time from here (PostgreSQL): what was logged and announced before is
+    # read after every earlier change committed, and components loaded before are reloaded.
+    write_lock.acquire(db.session())
+    components = all_components(fresh=True)
     statuses = effective_statuses(components, now)
     # Out of maintenance (or an override) straight into an outage its monitor causes: the
     # auto incident the window held back opens now. Only on the call that logs the change.
