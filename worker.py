@@ -71,10 +71,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Work the maintenant job queues.")
     parser.add_argument("--burst", action="store_true",
                         help="work until the queues are empty, then exit")
-    parser.add_argument("queues", nargs="*", metavar="QUEUE", choices=QUEUES,
+    parser.add_argument("queues", nargs="*", metavar="QUEUE",
                         help=f"the queues to work, in order of priority ({', '.join(QUEUES)}); "
                              "all of them by default")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.queues if name not in QUEUES]
+    if unknown:
+        parser.error(f"no such queue: {', '.join(unknown)} (the queues: {', '.join(QUEUES)})")
     configure_logs("worker")
 
     app = create_app()

@@ -256,6 +256,29 @@ def run_worker_burst(processes, env):
     return text
 
 
+def test_a_worker_can_be_dedicated_to_the_queues_it_is_given(app, processes, database_url,
+                                                             redis_conn):
+    from maintenant.extensions import QUEUE_NOTIFICATIONS
+
+    mail = Queue(QUEUE_NOTIFICATIONS, connection=redis_conn).enqueue(
+        "maintenant.jobs.drain_outbox")
+    other = Queue(QUEUE_DEFAULT, connection=redis_conn).enqueue("maintenant.jobs.drain_outbox")
+
+    returncode, text = processes.run("python worker.py --burst notifications",
+                                     worker_env(processes, database_url))
+
+    assert returncode == 0, text
+    assert mail.get_status(refresh=True) == JobStatus.FINISHED, text
+    assert other.get_status(refresh=True) == JobStatus.QUEUED  # left to the other workers
+
+
+def test_a_worker_refuses_a_queue_that_does_not_exist(processes, database_url):
+    returncode, text = processes.run("python worker.py --burst mail",
+                                     worker_env(processes, database_url))
+
+    assert returncode == 2 and "no such queue: mail" in text
+
+
 def backlog_ids(connection):
     return [int(score) for _, score in
             connection.zrange(redis_client.key(EVENTS_BACKLOG), 0, -1, withscores=True)]
