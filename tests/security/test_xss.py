@@ -107,7 +107,7 @@ def test_werkzeug_error_pages_get_the_strictest_policy(client):
     # Regression: an unknown path under /status answered werkzeug's page without any CSP.
     for response in (client.get("/status/no-such-page"), client.get("/no-such-page"),
                      client.post("/status/subscribe", data=b"x" * (1024 * 1024 + 1),
-                                 content_type="application/json")):
+                                 content_type="application/x-www-form-urlencoded")):
         assert response.status_code in (404, 413)
         policy = assert_strict_csp(response, response.status)
         assert csp_hashes(policy, "script-src") == set()  # default-src 'none' covers it
