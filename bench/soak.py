@@ -108,7 +108,7 @@ class SoakReader(sse.Reader):
 
 
 class Observer(threading.Thread):
-    """One more reader, in the soak's own process, that counts the events published twice."""
+    """One more reader, in the soak's own process, that counts the events it gets twice."""
 
     def __init__(self, port):
         super().__init__(name="soak-observer", daemon=True)
@@ -857,9 +857,9 @@ def summary(run, system, args, setup):
                  f"{seconds(percentile(spreads, 0.99))}")
 
     observed = system.observer.reader
-    lines.append(f"events published twice: {observed.duplicates} (one reader's count, the "
-                 f"{len(observed.events)} events of the whole run; the page's script skips "
-                 "them by id, and so do the soak's readers)")
+    lines.append(f"events received twice: {observed.duplicates} (one reader's count, the "
+                 f"{len(observed.events)} events of the whole run; the web processes drop "
+                 "repeats, and the page's script and the soak's readers skip them by id)")
 
     # context: CPU, Redis, PostgreSQL
     begin = [s for s in run.samples if run.minute_of(s["t"]) >= first][0]

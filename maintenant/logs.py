@@ -44,10 +44,6 @@ def configure(process):
     root.addHandler(handler)
     root.setLevel(level())
     root._maintenant_configured = True
-    # RQ logs four lines per job at INFO; the periodic jobs alone run dozens of times a
-    # minute. Its lines come through at WARNING unless the operator asks for DEBUG.
-    if root.level > logging.DEBUG:
-        logging.getLogger("rq.worker").setLevel(logging.WARNING)
 
 
 def redact(text):

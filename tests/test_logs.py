@@ -42,6 +42,7 @@ LOG_SOME = """
 import logging
 from maintenant.logs import configure
 configure("worker")
+logging.getLogger("maintenant.outbox").debug("the details")
 logging.getLogger("maintenant.outbox").info("kept for later")
 logging.getLogger("maintenant.outbox").warning("Redis unavailable")
 logging.getLogger("rq.worker").info("default: job started")
@@ -56,7 +57,8 @@ def test_lines_name_time_level_process_and_logger():
     warning = next(line for line in lines if "Redis unavailable" in line)
     assert warning.split(" ")[0].count("-") == 2  # starts with the date
     assert "WARNING worker maintenant.outbox: Redis unavailable" in warning
-    assert "job started" not in result.stderr  # RQ's per-job lines only at DEBUG
+    assert "INFO worker rq.worker: default: job started" in result.stderr  # RQ's, alike
+    assert "the details" not in result.stderr  # DEBUG only when asked
 
 
 def test_the_level_comes_from_the_environment():
@@ -65,7 +67,8 @@ def test_the_level_comes_from_the_environment():
     unknown = run_python(LOG_SOME, MAINTENANT_LOG_LEVEL="loud")
 
     assert "kept for later" not in quiet.stderr and "Redis unavailable" in quiet.stderr
-    assert "job started" in chatty.stderr
+    assert "job started" not in quiet.stderr  # RQ's four lines a job, quieted
+    assert "DEBUG worker maintenant.outbox: the details" in chatty.stderr
     assert "kept for later" in unknown.stderr  # not a level: INFO
 
 
