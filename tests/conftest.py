@@ -8,6 +8,7 @@ when that does not answer).
 import atexit
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -105,15 +106,23 @@ def redis_conn():
     connection.close()
 
 
-@pytest.fixture
-def app(database_url, redis_conn):
-    app = create_app(make_config(database_url))
+@contextmanager
+def running_app(config):
+    """An app on an emptied database, inside its context; its connections and its events
+    subscription closed afterwards."""
+    app = create_app(config)
     with app.app_context():
         empty_tables()
         yield app
         db.session.remove()
         db.engine.dispose()
     stop_broker(app, timeout=2)
+
+
+@pytest.fixture
+def app(database_url, redis_conn):
+    with running_app(make_config(database_url)) as app:
+        yield app
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import exc
 
-from conftest import TEST_REDIS_URL, empty_tables, make_config
+from conftest import TEST_REDIS_URL, make_config, running_app
 from maintenant import create_app
 from maintenant import scheduler as scheduler_module
-from maintenant.events import get_broker, stop_broker
+from maintenant.events import get_broker
 from maintenant.extensions import db
 from maintenant.models import utcnow
 from maintenant.public.cache import page_cache
@@ -82,16 +82,11 @@ def outage(postgres):
 @pytest.fixture
 def app(postgres):
     """An app on the private cluster, its broker live (so the page is cached)."""
-    app = create_app(make_config(postgres.url, REDIS_URL=REDIS_URL,
+    with running_app(make_config(postgres.url, REDIS_URL=REDIS_URL,
                                  REDIS_PREFIX=f"maintenant-pg-{uuid.uuid4().hex[:8]}:",
-                                 SSE_KEEPALIVE_SECONDS=0.2))
-    with app.app_context():
-        empty_tables()
+                                 SSE_KEEPALIVE_SECONDS=0.2)) as app:
         assert get_broker().wait_until_healthy(5)
         yield app
-        db.session.remove()
-        db.engine.dispose()
-    stop_broker(app, timeout=2)
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import empty_tables, make_config
-from maintenant import create_app, scheduler as scheduler_module
-from maintenant.events import get_broker, stop_broker
+from conftest import make_config, running_app
+from maintenant import scheduler as scheduler_module
+from maintenant.events import get_broker
 from maintenant.extensions import EVENTS_BACKLOG, db, redis_client
 from maintenant.models import OutboxEvent
 from maintenant.scheduler import PERIODIC_JOBS, Scheduler, reconcile_all
@@ -47,13 +47,8 @@ def private_redis(tmp_path):
 @pytest.fixture
 def outage_app(database_url, private_redis):
     """An app on the test database and the private Redis."""
-    app = create_app(make_config(database_url, REDIS_URL=private_redis.url))
-    with app.app_context():
-        empty_tables()
+    with running_app(make_config(database_url, REDIS_URL=private_redis.url)) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
-    stop_broker(app, timeout=2)
 
 
 def unpublished():
