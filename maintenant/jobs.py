@@ -105,6 +105,13 @@ def notify_sweep():
     return fanout.sweep()
 
 
+def fan_out_again():
+    """Redis lost its data, and the mail batches queued in it: fan recent events out again."""
+    from .notify import fanout
+
+    return fanout.fan_out_again()
+
+
 def fan_out(event_id):
     """Split one event's recipients into batch jobs."""
     from .notify import fanout

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # Ids of the jobs this module owns start with this; other scheduled jobs are left alone.
 PERIODIC_PREFIX = "periodic-"
+# The one-off job that fans recent events out again after Redis lost its data.
+FAN_OUT_AGAIN_JOB = "fan-out-again"
 POLL_INTERVAL = 1
 LOCK_WAIT = 30
 # Seconds between two tries to reach Redis again after it went away.
@@ -282,8 +284,15 @@ def scheduler_lock(scheduler, wait=LOCK_WAIT):
 
 def reconcile_all(scheduler, periodic_jobs=PERIODIC_JOBS):
     """Reconcile everything the scheduler keeps in Redis: the periodic jobs, the probe
-    schedule and the maintenance edges (with the scheduler's lock held)."""
+    schedule and the maintenance edges (with the scheduler's lock held).
+
+    When every periodic job was missing, Redis lost its data (or this is the very first
+    start): the mail batches it held are gone too, so recent events are fanned out again.
+    """
     scheduled, cancelled = reconcile(scheduler, periodic_jobs)
+    if periodic_jobs and len(scheduled) == len(periodic_jobs):
+        Queue(QUEUE_NOTIFICATIONS, connection=scheduler.connection).enqueue(
+            jobs.fan_out_again, job_id=FAN_OUT_AGAIN_JOB, result_ttl=0, failure_ttl=24 * 3600)
     try:
         added, removed = jobs.reconcile_probes()
         edges = lifecycle.reconcile_edges()

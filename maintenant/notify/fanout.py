@@ -73,10 +73,16 @@ def event_components(event):
 
 
 def recipients_query(event):
-    """Ids of the subscribers who should get ``event`` and do not have it yet, in id order."""
+    """Ids of the subscribers who should get ``event`` and do not have it yet, in id order.
+
+    Those who confirmed after the event happened do not get it: mail is about what happens
+    while one is subscribed (and an event fanned out again, see ``fan_out_again``, never
+    reaches someone who signed up since).
+    """
     S = Subscriber
     query = db.select(S.id).where(
         S.confirmed.is_(True), S.undeliverable_at.is_(None),
+        S.confirmed_at.is_(None) | (S.confirmed_at <= event.created_at),
         ~db.select(NotificationDelivery.id).where(
             NotificationDelivery.event_id == event.id,
             NotificationDelivery.subscriber_id == S.id).exists())
@@ -158,6 +164,26 @@ def recover_abandoned_batches(queue, now):
                       retry=Retry(max=3))
         recovered += 1
     return recovered
+
+
+def fan_out_again(now=None):
+    """After Redis lost its data: fan out again every event of the last MAX_AGE.
+
+    The batches queued in Redis, and the retries waiting there, are gone with it; the
+    ledger knows who has each event, so a new fan-out mails exactly those still owed it.
+    Returns how many events will be fanned out again.
+    """
+    now = now or utcnow()
+    again = db.session.execute(
+        db.update(OutboxEvent)
+        .where(OutboxEvent.notify.is_(True), OutboxEvent.notified_at.is_not(None),
+               OutboxEvent.created_at >= now - MAX_AGE)
+        .values(notified_at=None)).rowcount
+    db.session.commit()
+    if again:
+        log.warning("Redis lost its data: %d events of the last %s fanned out again (the "
+                    "ledger skips who has them)", again, MAX_AGE)
+    return again
 
 
 def lease_key(event_id, subscriber_ids):

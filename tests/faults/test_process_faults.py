@@ -152,3 +152,17 @@ def test_a_batch_finding_its_dead_run_s_lease_looks_again_once_it_lapsed(mail_ap
     redis_conn.delete(fanout.Lease(fanout.lease_key(event.id, ids)).key)  # it lapsed
     assert fanout.send_batch(*job.args) == 3  # as the scheduler will run it
     assert len(smtp_server.messages) == 3
+
+
+def test_a_scheduler_finding_redis_empty_has_recent_mail_fanned_out_again(app, redis_conn):
+    from maintenant.scheduler import FAN_OUT_AGAIN_JOB, reconcile_all
+
+    scheduler = Scheduler(connection=redis_conn)
+    mail = Queue(QUEUE_NOTIFICATIONS, connection=redis_conn)
+
+    reconcile_all(scheduler)  # every periodic job missing: Redis lost its data (or first start)
+    assert FAN_OUT_AGAIN_JOB in mail.get_job_ids()
+
+    mail.empty()
+    reconcile_all(scheduler)  # everything in place: nothing was lost
+    assert FAN_OUT_AGAIN_JOB not in mail.get_job_ids()

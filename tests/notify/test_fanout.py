@@ -1,16 +1,17 @@
 """Subscriber notifications through a real SMTP server: fan-out, batches, the ledger, failures."""
 
 import logging
+from datetime import timedelta
 
-from maintenant.extensions import db
-from maintenant.models import NotificationDelivery, OutboxEvent, Subscriber
+from maintenant.extensions import QUEUE_NOTIFICATIONS, db, get_queue
+from maintenant.models import NotificationDelivery, OutboxEvent, Subscriber, utcnow
 from maintenant.notify import fanout
 from maintenant.schemas import IncidentOut
 from maintenant.services.outbox import commit, record_event
 
 from factories import make_component, make_incident
 
-from .conftest import subscribe, subscribe_many
+from .conftest import InProcessWorker, subscribe, subscribe_many
 
 
 def notify_about(incident, kind="incident_created"):
@@ -178,3 +179,41 @@ def test_a_batch_held_by_another_run_is_left_to_it(mail_app, smtp_server, redis_
 
     other_run.release()  # it died: its lease lapses, and the retry sends
     assert fanout.send_batch(event.id, ids) == 3
+
+
+def lose_redis_queues(redis_conn):
+    """What a Redis restarted without its data does to the mail already queued in it."""
+    get_queue(QUEUE_NOTIFICATIONS).empty()
+
+
+def test_mail_queued_in_a_redis_that_lost_its_data_goes_out_once_fanned_out_again(
+        mail_app, smtp_server, work, redis_conn):
+    subscribe_many(150)
+    event = notify_about(make_incident("Database down", "critical"))
+    fanout.sweep()
+    InProcessWorker([QUEUE_NOTIFICATIONS], connection=redis_conn).work(burst=True, max_jobs=2)
+    assert 0 < len(smtp_server.messages) < 150  # the fan-out and the first batch ran
+    lose_redis_queues(redis_conn)
+    late = subscribe("late@example.com")  # signed up after the incident
+    db.session.expire_all()
+
+    assert fanout.fan_out_again() == 1
+    fanout.sweep()
+    work()
+
+    recipients = smtp_server.recipients()
+    assert len(recipients) == 150 and len(set(recipients)) == 150  # all of them, once each
+    assert late.email not in recipients
+    assert db.session.get(OutboxEvent, event.id).notified_at is not None
+
+
+def test_events_older_than_a_day_are_not_fanned_out_again(mail_app, smtp_server, work):
+    subscribe_many(2)
+    event = notify_about(make_incident("Old news"))
+    fanout.sweep()
+    work()
+    db.session.get(OutboxEvent, event.id).created_at = utcnow() - fanout.MAX_AGE - timedelta(1)
+    db.session.commit()
+
+    assert fanout.fan_out_again() == 0
+    assert len(smtp_server.messages) == 2
