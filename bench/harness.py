@@ -116,6 +116,9 @@ class Process:
         except psutil.NoSuchProcess:
             return []
 
+    def cpu_seconds(self):
+        return cpu_seconds(self.popen.pid)
+
     def rss(self):
         """Resident memory of the process and its children, in bytes."""
         import psutil
@@ -131,6 +134,23 @@ class Process:
         except psutil.NoSuchProcess:
             pass
         return total
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a process and its children, live and reaped."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        total = sum(process.cpu_times()[:4])
+        for child in process.children(recursive=True):
+            try:
+                total += sum(child.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def procfile():

@@ -182,19 +182,9 @@ class Process:
 
     def cpu_seconds(self):
         """User + system CPU of the process and its children (live and reaped)."""
-        import psutil
+        import harness
 
-        try:
-            process = psutil.Process(self.popen.pid)
-            total = sum(process.cpu_times()[:4])
-            for child in process.children(recursive=True):
-                try:
-                    total += sum(child.cpu_times()[:2])
-                except psutil.NoSuchProcess:
-                    pass
-            return total
-        except psutil.NoSuchProcess:
-            return 0.0
+        return harness.cpu_seconds(self.popen.pid)
 
     def stop(self, grace=15):
         if self.popen.poll() is None:

@@ -324,23 +324,6 @@ class Changes(threading.Thread):
 
 # --- the system under test -------------------------------------------------------------------
 
-def cpu_seconds(pid):
-    """User + system CPU of a process and its children, live and reaped."""
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        total = sum(process.cpu_times()[:4])
-        for child in process.children(recursive=True):
-            try:
-                total += sum(child.cpu_times()[:2])
-            except psutil.NoSuchProcess:
-                pass
-        return total
-    except psutil.NoSuchProcess:
-        return 0.0
-
-
 def open_files(pid):
     """Open file descriptors of a process and its children (gunicorn's master and workers)."""
     import psutil
@@ -497,7 +480,7 @@ class System:
         taken["readers"] = established([p.pid for p in self.clients.processes], self.port)
         taken["checks"] = probes.recorded_checks(self.app)
         taken["exited"] = [p.name for p in self.processes if not p.alive]
-        taken["cpu"] = {name: cpu_seconds(pid) for name, pid in self.pids().items() if pid}
+        taken["cpu"] = {name: harness.cpu_seconds(pid) for name, pid in self.pids().items() if pid}
         taken["cpu"]["soak itself"] = sum(psutil.Process().cpu_times()[:2])
         return taken
 
