@@ -3,10 +3,11 @@
 import json
 
 from flask import Blueprint, current_app, g, request
+from marshmallow import ValidationError
 
-from ..errors import BadRequest, UnsupportedMediaType
+from ..errors import BadRequest, Invalid, UnsupportedMediaType
 from ..services.tokens import authenticate
-from .errors import error_response
+from .errors import error_response, flatten_messages
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -52,8 +53,13 @@ def load_body(schema, partial=False):
 
 
 def load_args(schema):
-    """Validate query-string arguments with a marshmallow schema."""
-    return schema.load(request.args.to_dict())
+    """Validate query-string arguments with a marshmallow schema (422 naming each bad
+    argument, in the same envelope as a bad body but saying it is the query string)."""
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as error:
+        raise Invalid("The query string is not valid.",
+                      flatten_messages(error.normalized_messages())) from None
 
 
 from . import (alerts, components, groups, incidents, maintenance, monitors,  # noqa: E402,F401

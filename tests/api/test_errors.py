@@ -243,4 +243,10 @@ def test_null_in_every_field_at_once_is_422(api, world):
 def test_bad_paging_arguments_are_422(api, query):
     field = query.partition("=")[0]
     for path in LISTS:
-        assert_error(api.get(f"{path}?{query}"), 422, field)
+        error = assert_error(api.get(f"{path}?{query}"), 422, field)
+        assert error["message"] == "The query string is not valid."
+
+
+def test_a_bad_filter_is_422_naming_the_query_string_not_the_body(api):
+    error = assert_error(api.get("/status/incidents?status=closed"), 422, "status")
+    assert "query string" in error["message"]
