@@ -44,6 +44,25 @@ def smtp_tls_mode(value, port):
     return mode
 
 
+DISCOVERY_INTERVAL_DEFAULT = 30
+DISCOVERY_INTERVAL_MIN = 5
+DISCOVERY_INTERVAL_MAX = 86_400
+
+
+def discovery_interval(value):
+    """MAINTENANT_DISCOVERY_INTERVAL in seconds; a wrong value stops the process at start-up."""
+    if value is None or not value.strip():
+        return DISCOVERY_INTERVAL_DEFAULT
+    try:
+        seconds = int(value.strip())
+    except ValueError:
+        seconds = None
+    if seconds is None or not DISCOVERY_INTERVAL_MIN <= seconds <= DISCOVERY_INTERVAL_MAX:
+        raise ValueError(f"MAINTENANT_DISCOVERY_INTERVAL must be a whole number of seconds from "
+                         f"{DISCOVERY_INTERVAL_MIN} to {DISCOVERY_INTERVAL_MAX}, not {value!r}")
+    return seconds
+
+
 class Config:
     """Process configuration; every value can be overridden from the environment."""
 
@@ -75,8 +94,13 @@ class Config:
     # Probes running at once in one worker process (threads: a check mostly waits on the network).
     PROBE_CONCURRENCY = int(os.environ.get("MAINTENANT_PROBE_CONCURRENCY", "100"))
     CERTIFICATE_TIMEOUT = 10.0
+    # A PEM file of CA certificates the probes trust instead of the system's (a private CA).
+    PROBE_CA_FILE = os.environ.get("MAINTENANT_PROBE_CA_FILE") or None
     # Container discovery: the engine's address (DOCKER_HOST; else the local socket if present).
     DOCKER_HOST = os.environ.get("DOCKER_HOST") or None
+    # Seconds between two listings of the engine's containers; also the container monitors'
+    # interval_seconds.
+    DISCOVERY_INTERVAL = discovery_interval(os.environ.get("MAINTENANT_DISCOVERY_INTERVAL"))
     # Subscribers are reminded of a maintenance window this many minutes before it starts (0: no
     # reminder).
     MAINTENANCE_REMINDER_MINUTES = float(os.environ.get("MAINTENANT_MAINTENANCE_REMINDER_MINUTES",

@@ -16,9 +16,12 @@ MONITOR_TYPES = ("container", "endpoint", "heartbeat", "certificate")
 # Monitor state -> the component status it contributes. States not listed (unknown, new,
 # paused, no result yet) contribute nothing.
 MONITOR_CONTRIBUTION = {
+    # A container's state here is its monitor's condition: Docker's state, except
+    # "unhealthy" for a running container failing its healthcheck (the API shows that one
+    # as status running with health unhealthy; see monitors/container.py). "running" is
+    # healthy, starting or without a healthcheck.
     "container": {
         "running": OPERATIONAL,
-        "healthy": OPERATIONAL,
         "unhealthy": DEGRADED,
         "restarting": DEGRADED,
         "paused": DEGRADED,

@@ -9,9 +9,8 @@ from maintenant.status import (DEGRADED, MAINTENANCE, MAJOR_OUTAGE, OPERATIONAL,
 
 # DESIGN.md, "Monitor state -> component contribution", every cell.
 MONITOR_TABLE = [
-    ("container", "running", OPERATIONAL),
-    ("container", "healthy", OPERATIONAL),
-    ("container", "unhealthy", DEGRADED),
+    ("container", "running", OPERATIONAL),     # healthy, starting or no healthcheck
+    ("container", "unhealthy", DEGRADED),      # running but failing its healthcheck
     ("container", "restarting", DEGRADED),
     ("container", "paused", DEGRADED),
     ("container", "exited", MAJOR_OUTAGE),
@@ -64,6 +63,12 @@ def test_state_without_a_result_contributes_nothing(monitor_type, state):
 
 def test_the_table_names_every_monitor_type():
     assert {row[0] for row in MONITOR_TABLE} == set(rules.MONITOR_TYPES)
+
+
+def test_the_table_is_every_rule_and_nothing_else():
+    assert {(monitor_type, state) for monitor_type, state, _ in MONITOR_TABLE} == {
+        (monitor_type, state) for monitor_type, states in rules.MONITOR_CONTRIBUTION.items()
+        for state in states}
 
 
 @pytest.mark.parametrize("severity, expected", [

@@ -42,7 +42,8 @@ def probe_certificate(host, port=443, server_name=None, warning_days=DEFAULT_WAR
         port: the TCP port.
         server_name: the name to ask for (SNI) and to verify; `host` when None.
         warning_days: a certificate that ends within this many days is "expiring".
-        timeout: seconds for the whole check, both connections included.
+        timeout: seconds for the whole check, name lookups and both connections included
+            (a lookup that hangs is "name lookup timed out after N s": endpoint.resolve).
         now: the time to judge the dates against (aware; defaults to now, in UTC).
         cafile: a PEM file of CAs to trust instead of the system's (tests, private CAs).
 

@@ -9,11 +9,24 @@ one request at a time: hundreds of requests every 30 s, any of which can block o
 container and one of which fails the whole list when a container goes away meanwhile.
 So only the containers a caller asks about are inspected, for their exact start and finish
 times and exit code (e.g. the ones whose state just changed, to explain the transition).
+
+State and condition. The API reports a container as Docker does: its ``status`` (running,
+restarting, paused, exited, dead, created; removed once it is gone) and, beside it, its
+``health`` when it has a healthcheck. The state machine, the alerts, the hourly history and
+the status rules all work on one string per monitor, and a health flip must move all of
+them (a transition, an alert, degraded time, a degraded component). So that string, the
+monitor's *condition*, is the Docker state, except ``unhealthy`` for a running container
+failing its healthcheck; it is what the monitor's ``status`` column stores and what
+transitions and alerts name ("api is unhealthy (was running)"). ``reported_state`` turns it
+back into the Docker state for the API. Keeping health inside the one condition string,
+rather than in a second column every reader would have to combine, leaves the generic
+machinery (state machine, alerts, history, component lookup) the same for every kind.
 """
 
 import os
 import re
 import socket
+import ssl
 import stat
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -37,6 +50,10 @@ DOCKER_STATES = {
     "removing": "exited",
 }
 HEALTH_STATES = ("starting", "healthy", "unhealthy")
+# The condition of a running container failing its healthcheck (see the module docstring).
+UNHEALTHY = "unhealthy"
+# The settings the docker CLI and SDK read to talk TLS to a tcp:// engine.
+TLS_VARIABLES = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
 # How dockerd words a container's status ("Up 2 hours (healthy)", "Up 3 seconds (health:
 # starting)", "Exited (137) 5 minutes ago", "Restarting (1) 2 seconds ago"): the same since
@@ -84,6 +101,22 @@ class ContainerInfo:
     exit_code: int | None = None
 
 
+class EngineClient(docker.APIClient):
+    """The SDK's low-level client, made to keep the CA that its TLS settings name.
+
+    requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a session's CA file on every
+    request (docker/docker-py#2433, open): on a host that sets either, an engine whose
+    certificate DOCKER_CERT_PATH/ca.pem signed would be refused. Proxies from the environment
+    still apply.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and isinstance(self.verify, str):
+            settings["verify"] = self.verify  # the CA file TLSConfig set
+        return settings
+
+
 def docker_host(environ=os.environ, default_socket=None):
     """The Docker engine's address, or None when there is none to watch (discovery off).
 
@@ -102,7 +135,34 @@ def docker_host(environ=os.environ, default_socket=None):
     return None
 
 
-def list_containers(base_url, timeout=DEFAULT_TIMEOUT, inspect=None):
+def docker_tls(environ=os.environ):
+    """The TLS settings for the engine, read as the docker CLI and SDK read them.
+
+    With DOCKER_TLS_VERIFY or DOCKER_CERT_PATH set, the SDK's own ``kwargs_from_env`` builds
+    the ``docker.tls.TLSConfig``: client certificate ``cert.pem`` and ``key.pem`` and CA
+    ``ca.pem`` from DOCKER_CERT_PATH (default ``~/.docker``); the engine's certificate is
+    verified against that CA when DOCKER_TLS_VERIFY is set to anything but the empty string.
+
+    Returns:
+        The TLSConfig, or None when neither variable is set (a unix socket, plain tcp://).
+
+    Raises:
+        DockerUnavailable: the certificate files are missing.
+    """
+    settings = {name: environ[name] for name in TLS_VARIABLES if name in environ}
+    if not settings:
+        # Also because kwargs_from_env reads os.environ when handed an empty mapping.
+        return None
+    try:
+        return docker.utils.kwargs_from_env(environment=settings).get("tls")
+    except docker.errors.TLSParameterError as error:
+        cert_path = settings.get("DOCKER_CERT_PATH") or "~/.docker"
+        raise DockerUnavailable(
+            f"the Docker TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) cannot be used: "
+            f"{cert_path} needs ca.pem, cert.pem and key.pem ({error})") from error
+
+
+def list_containers(base_url, timeout=DEFAULT_TIMEOUT, inspect=None, tls=None):
     """Every container of the engine at ``base_url``, running or not.
 
     Args:
@@ -111,6 +171,8 @@ def list_containers(base_url, timeout=DEFAULT_TIMEOUT, inspect=None):
         inspect: optional ``predicate(ContainerInfo) -> bool`` choosing the containers to
             inspect for started_at, finished_at and the exact exit code (one more request
             each). By default none is: the whole listing is one request.
+        tls: a ``docker.tls.TLSConfig`` (see ``docker_tls``) to speak HTTPS to a tcp://
+            engine; None for none.
 
     Returns:
         list of ContainerInfo, in the engine's order (newest first). A container removed
@@ -121,12 +183,13 @@ def list_containers(base_url, timeout=DEFAULT_TIMEOUT, inspect=None):
             never a partial list.
     """
     try:
-        client = docker.DockerClient(base_url=base_url, timeout=timeout)
+        # Its constructor asks the engine for its API version: the first request.
+        client = EngineClient(base_url=base_url, timeout=timeout, tls=tls or False)
     except docker.errors.DockerException as error:
         raise DockerUnavailable(_unavailable_message(base_url, error, timeout)) from error
     try:
         try:
-            summaries = client.api.containers(all=True)
+            summaries = client.containers(all=True)
         except (docker.errors.DockerException, requests.RequestException) as error:
             raise DockerUnavailable(_unavailable_message(base_url, error, timeout)) from error
         infos = [_info_from_summary(summary) for summary in summaries]
@@ -137,15 +200,22 @@ def list_containers(base_url, timeout=DEFAULT_TIMEOUT, inspect=None):
         client.close()
 
 
-def container_state(info):
-    """The monitor state of a container, as the status rules read it.
+def container_condition(info):
+    """The monitor condition of a listed container: what the state machine, alerts,
+    history and status rules read (see the module docstring).
 
     running (healthy, starting or without a healthcheck) | unhealthy (running but failing
     its healthcheck) | restarting | paused | exited | dead | created.
     """
     if info.state == "running" and info.health == "unhealthy":
-        return "unhealthy"
+        return UNHEALTHY
     return info.state
+
+
+def reported_state(condition):
+    """The Docker state a monitor condition stands for, as the API reports it in ``status``
+    (its health is reported beside it): unhealthy is running."""
+    return "running" if condition == UNHEALTHY else condition
 
 
 def _with_details(client, infos, inspect):
@@ -155,7 +225,7 @@ def _with_details(client, infos, inspect):
     for info in infos:
         if reachable and inspect(info):
             try:
-                info = _info_from_inspect(client.api.inspect_container(info.container_id), info)
+                info = _info_from_inspect(client.inspect_container(info.container_id), info)
             except docker.errors.NotFound:
                 continue  # removed since the listing: gone, as the next listing will say
             except (docker.errors.DockerException, requests.RequestException):
@@ -266,6 +336,10 @@ def _plain_reason(error, timeout):
             return "unknown host"
         if isinstance(cause, (TimeoutError, requests.Timeout)):
             return f"timed out after {timeout:g} s"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed ({cause.reason or cause})"
     for cause in causes:
         if isinstance(cause, ConnectionResetError):
             return "connection reset by the engine"

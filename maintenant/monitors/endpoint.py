@@ -7,25 +7,32 @@ accepting new connections is seen at the next check instead of hiding behind a k
 socket. The costly part of a pool, the TLS context with its loaded trust store, is built once
 per (verify, CA file) and shared.
 
-The timeout is a deadline for the whole check, redirects included: each connect and TLS
-handshake gets what is left of it, and once connected, a watcher thread shuts down the
-sockets of any check still running at its deadline, so a server that trickles its headers
-or body a byte at a time cannot hold a check past it. Only the name lookup is left to the
-system resolver's own timeout.
+The timeout is a deadline for the whole check, redirects included: each name lookup,
+connect and TLS handshake gets what is left of it, and once connected, a watcher thread
+shuts down the sockets of any check still running at its deadline, so a server that trickles
+its headers or body a byte at a time cannot hold a check past it. The system resolver cannot
+be interrupted, so names are looked up on a few threads of their own (see `resolve`): a check
+stops waiting at its deadline ("name lookup timed out after 10 s"), then connects to the
+address found, while the Host header, SNI and the certificate's hostname check keep the name.
 """
 
 from __future__ import annotations
 
 import codecs
+import collections
 import errno
 import heapq
 import http.client
+import ipaddress
 import itertools
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
@@ -35,6 +42,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    LocationParseError,
     LocationValueError,
     NameResolutionError,
     NewConnectionError,
@@ -55,6 +63,8 @@ BODY_LIMIT = 1024 * 1024  # bytes of body searched for the keyword
 MAX_REDIRECTS = 10
 USER_AGENT = "maintenant-probe/0.1"
 SCHEMES = ("http", "https", "tcp")
+# Threads looking up names at once, for all the checks of a process (see _Resolver).
+RESOLVER_THREADS = 32
 
 
 def probe_endpoint(target, method="GET", headers=None, follow_redirects=True,
@@ -183,28 +193,152 @@ def timed_out(timeout):
     return f"timed out after {timeout:g} s"
 
 
-def open_connection(host, port, timeout):
-    """Open a TCP connection within `timeout` seconds in all, trying each address in turn.
+def open_connection(host, port, timeout, socket_options=()):
+    """Open a TCP connection within `timeout` seconds in all, name lookup included, trying
+    each address in turn.
 
-    socket.create_connection gives every address the full timeout; this shares one
-    deadline between them.
+    socket.create_connection leaves the lookup to the resolver's own timeout and gives every
+    address the full timeout; this shares one deadline between them all.
+
+    Raises:
+        NameLookupTimeout: the name was not looked up in time.
+        OSError: as socket.create_connection (socket.gaierror: the name does not resolve).
     """
     deadline = time.monotonic() + timeout
     error = None
-    for family, kind, proto, _, address in socket.getaddrinfo(host, port,
-                                                               type=socket.SOCK_STREAM):
+    for family, kind, proto, _, address in resolve(host, port, timeout):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(timed_out(timeout))
-        sock = socket.socket(family, kind, proto)
+        sock = None
         try:
+            sock = socket.socket(family, kind, proto)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
             sock.settimeout(remaining)
             sock.connect(address)
             return sock
         except OSError as exc:
-            sock.close()
+            if sock is not None:
+                sock.close()
             error = exc
     raise error or OSError(f"no address for {host}")
+
+
+class NameLookupTimeout(TimeoutError):
+    """A name lookup that did not end within what was left of its check."""
+
+
+def resolve(host, port, timeout):
+    """The addresses (getaddrinfo's tuples) of `host` for a TCP connection to `port`,
+    looked up within `timeout` seconds.
+
+    Raises:
+        socket.gaierror: the name does not resolve.
+        NameLookupTimeout: the lookup did not end in time.
+    """
+    if _is_ip_address(host):  # nothing to look up: no need for a thread
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
+    return _resolver.resolve(host, port, timeout)
+
+
+def _is_ip_address(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class _Lookup:
+    __slots__ = ("key", "deadline", "future")
+
+    def __init__(self, key, deadline):
+        self.key = key
+        self.deadline = deadline  # the latest deadline of the checks waiting for it
+        self.future = Future()
+
+
+class _Resolver:
+    """Name lookups on up to RESOLVER_THREADS daemon threads, waited for with a timeout.
+
+    getaddrinfo cannot be interrupted: a lookup the system resolver is stuck on holds its
+    thread until the resolver gives up. Here it holds one of these threads, not the check's:
+    the check stops waiting at its deadline. Checks that look up the same name at once share
+    one lookup, so a name that hangs takes one thread however many monitors use it; a lookup
+    every waiting check has given up on is dropped before it starts. The threads are daemons,
+    so a stuck lookup never holds up the worker's exit.
+    """
+
+    def __init__(self, threads=RESOLVER_THREADS):
+        self.max_threads = threads
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._queue = collections.deque()
+        self._lookups = {}  # (host, port) -> _Lookup, queued or running
+        self._threads = 0
+        self._idle = 0  # threads waiting for work that no lookup was handed to yet
+
+    def resolve(self, host, port, timeout):
+        deadline = time.monotonic() + timeout
+        key = (host, port)
+        with self._lock:
+            lookup = self._lookups.get(key)
+            if lookup is not None:
+                lookup.deadline = max(lookup.deadline, deadline)
+            else:
+                lookup = self._lookups[key] = _Lookup(key, deadline)
+                self._queue.append(lookup)
+                if self._idle:
+                    self._idle -= 1
+                    self._wake.notify()
+                elif self._threads < self.max_threads:
+                    self._threads += 1
+                    threading.Thread(target=self._work, name="probe-resolver",
+                                     daemon=True).start()
+        try:
+            return lookup.future.result(max(timeout, 0))
+        except FutureTimeout:
+            raise NameLookupTimeout(f"name lookup of {host} timed out") from None
+
+    def _work(self):
+        while True:
+            lookup = self._next()
+            try:
+                addresses = socket.getaddrinfo(*lookup.key, type=socket.SOCK_STREAM)
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting checks
+                self._finish(lookup)
+                lookup.future.set_exception(exc)
+            else:
+                self._finish(lookup)
+                lookup.future.set_result(addresses)
+
+    def _next(self):
+        """The next lookup someone still waits for (blocks until there is one)."""
+        with self._lock:
+            while True:
+                while not self._queue:
+                    self._idle += 1
+                    self._wake.wait()  # whoever wakes us took us off _idle
+                lookup = self._queue.popleft()
+                if lookup.deadline > time.monotonic():
+                    return lookup
+                del self._lookups[lookup.key]
+                lookup.future.set_exception(NameLookupTimeout("nobody waits for it any more"))
+
+    def _finish(self, lookup):
+        # Forgotten before its result is out: a check starting now looks the name up again
+        # (results are not cached here; the system resolver may cache them).
+        with self._lock:
+            del self._lookups[lookup.key]
+
+
+_resolver = _Resolver()
 
 
 # --- TCP -----------------------------------------------------------------------------------
@@ -427,13 +561,37 @@ class _WatchedHTTPConnection(HTTPConnection):
         self.check = check
 
     def _new_conn(self):
+        """urllib3's _new_conn, with the name looked up by `resolve` within the deadline.
+
+        Only the socket goes to the address found: urllib3 still sends the Host header,
+        asks for the server name (SNI) and verifies the certificate against `self.host`.
+        """
         remaining = self.check.remaining()
         if remaining <= 0:
             self.check.cut_off = True
             raise ConnectTimeoutError(self, "the check's deadline passed")
         if not isinstance(self.timeout, (int, float)) or self.timeout > remaining:
             self.timeout = remaining
-        return super()._new_conn()
+        host = self._dns_host.strip("[]")
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise LocationParseError(f"'{host}', label empty or too long") from None
+        try:
+            sock = open_connection(host, self.port, self.timeout, self.socket_options)
+        except NameLookupTimeout as exc:
+            raise ConnectTimeoutError(self, f"name lookup of {self.host} timed out") from exc
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(
+                self, f"connection to {self.host} timed out (connect timeout={self.timeout})"
+            ) from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") \
+                from exc
+        sys.audit("http.client.connect", self, self.host, self.port)
+        return sock
 
     def connect(self):
         super().connect()
@@ -532,6 +690,8 @@ _ERROR_WORDS = (
      lambda exc, _: f"TLS certificate verify failed: {exc}"),
     (lambda exc: isinstance(exc, ConnectionRefusedError),
      lambda exc, _: "connection refused"),
+    (lambda exc: isinstance(exc, NameLookupTimeout),
+     lambda exc, timeout: "name lookup " + timed_out(timeout)),
     (_is_timeout, lambda exc, timeout: timed_out(timeout)),
     (_is_name_error, _name_words),
     (lambda exc: isinstance(exc, ConnectionResetError),

@@ -24,7 +24,12 @@ RECORD_BATCH = 1000
 
 
 def build_check(monitor):
-    """A no-argument callable that probes ``monitor`` (read now, run later on a thread)."""
+    """A no-argument callable that probes ``monitor`` (read now, run later on a thread).
+
+    TLS is verified against the system's trust store, or the CA file of the app's
+    PROBE_CA_FILE setting when it has one (a private CA).
+    """
+    ca_file = current_app.config.get("PROBE_CA_FILE")
     if monitor.monitor_type == "endpoint":
         from .endpoint import probe_endpoint
 
@@ -32,14 +37,14 @@ def build_check(monitor):
                         follow_redirects=monitor.follow_redirects, verify_tls=monitor.verify_tls,
                         expected_statuses=monitor.expected_statuses, keyword=monitor.keyword,
                         timeout=monitor.timeout_seconds,
-                        latency_threshold_ms=monitor.latency_threshold_ms)
+                        latency_threshold_ms=monitor.latency_threshold_ms, ca_certs=ca_file)
         return lambda: with_latency_detail(probe_endpoint(**settings))
     if monitor.monitor_type == "certificate":
         from .certificate import probe_certificate
 
         settings = dict(host=monitor.host, port=monitor.port, server_name=monitor.server_name,
                         warning_days=monitor.warning_days,
-                        timeout=current_app.config["CERTIFICATE_TIMEOUT"])
+                        timeout=current_app.config["CERTIFICATE_TIMEOUT"], cafile=ca_file)
         return lambda: certificate_details(probe_certificate(**settings))
     raise ValueError(f"{monitor.monitor_type} monitors are not probed")
 

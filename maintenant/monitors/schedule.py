@@ -4,7 +4,8 @@ A member is ``<type>:<id>:<interval>``, scored by its next due time (epoch secon
 the interval in the member means editing it replaces the member rather than duplicating it.
 The scheduler process pops what is due each second with one atomic script that also moves
 each member to its next due time, anchored to the previous one (due + interval), so
-lateness never adds up and two schedulers can never pop the same check twice.
+lateness never adds up and two schedulers can never pop the same check twice. Putting and
+removing a monitor are atomic too, so simultaneous edits never leave it there twice.
 """
 
 import time
@@ -32,6 +33,32 @@ end
 return due
 """
 
+# Replace a monitor's members (those starting with ARGV[1]) by ARGV[2], added with NX at score
+# ARGV[3] so an unchanged member keeps its anchor; ARGV[2] empty: just remove them. One script,
+# so two edits at once cannot both see the old member and each add their own. (MATCH is a glob:
+# the prefix is compared exactly as well.) Returns how many members were removed.
+REPLACE = """
+local stale = {}
+local cursor = '0'
+repeat
+  local page = redis.call('ZSCAN', KEYS[1], cursor, 'MATCH', ARGV[1] .. '*', 'COUNT', 1000)
+  cursor = page[1]
+  for i = 1, #page[2], 2 do
+    local name = page[2][i]
+    if name ~= ARGV[2] and string.sub(name, 1, #ARGV[1]) == ARGV[1] then
+      stale[#stale + 1] = name
+    end
+  end
+until cursor == '0'
+if #stale > 0 then
+  redis.call('ZREM', KEYS[1], unpack(stale))
+end
+if ARGV[2] ~= '' then
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[3], ARGV[2])
+end
+return #stale
+"""
+
 
 def member(monitor_type, monitor_id, interval):
     return f"{monitor_type}:{monitor_id}:{int(interval)}"
@@ -47,31 +74,31 @@ def schedule_key():
     return redis_client.key(SCHEDULE)
 
 
-def members_of(client, monitor_type, monitor_id):
-    """The schedule's members for one monitor (normally one; more only mid-edit)."""
-    prefix = f"{monitor_type}:{monitor_id}:"
-    # ZSCAN yields (member, score) pairs.
-    return [name.decode() for name, _ in client.zscan_iter(schedule_key(), match=prefix + "*")]
+def member_prefix(monitor_type, monitor_id):
+    """What every member of one monitor starts with, whatever its interval."""
+    return f"{monitor_type}:{monitor_id}:"
 
 
 def put(monitor_type, monitor_id, interval, first_due=None):
-    """Schedule a monitor (replacing any earlier entry); its first check is due now by default."""
-    client = redis_client.client
-    wanted = member(monitor_type, monitor_id, interval)
-    stale = [m for m in members_of(client, monitor_type, monitor_id) if m != wanted]
-    pipe = client.pipeline()
-    if stale:
-        pipe.zrem(schedule_key(), *stale)
-    # NX keeps the anchor of an unchanged entry: re-saving a monitor does not reset its rhythm.
-    pipe.zadd(schedule_key(), {wanted: time.time() if first_due is None else first_due}, nx=True)
-    pipe.execute()
+    """Schedule a monitor (replacing any earlier entry); its first check is due now by default.
+
+    An entry with the same interval keeps its anchor: re-saving a monitor does not reset its
+    rhythm.
+    """
+    first_due = time.time() if first_due is None else first_due
+    _replace(member_prefix(monitor_type, monitor_id), member(monitor_type, monitor_id, interval),
+             first_due)
 
 
 def remove(monitor_type, monitor_id):
-    client = redis_client.client
-    stale = members_of(client, monitor_type, monitor_id)
-    if stale:
-        client.zrem(schedule_key(), *stale)
+    """Take a monitor off the schedule (nothing happens if it is not on it)."""
+    _replace(member_prefix(monitor_type, monitor_id), "", 0)
+
+
+def _replace(prefix, wanted, score):
+    # register_script: EVALSHA, loading the script only when Redis does not have it yet.
+    redis_client.client.register_script(REPLACE)(keys=[schedule_key()],
+                                                 args=[prefix, wanted, score])
 
 
 def reconcile(wanted):

@@ -9,6 +9,7 @@ from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..models import utcnow
+from ..monitors.container import reported_state
 from ..monitors.endpoint import parse_status_ranges, parse_target
 from .common import Choice, Name, SafeString, StrictBool, StrictInt, StrictSchema, UTCDateTime
 from .settings import iana_zone
@@ -17,8 +18,10 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 ENDPOINT_STATES = ("unknown", "up", "down", "degraded")
 HEARTBEAT_STATES = ("new", "up", "down")
 CERTIFICATE_STATES = ("unknown", "valid", "expiring", "expired", "invalid", "unreachable")
-CONTAINER_STATES = ("unknown", "running", "unhealthy", "restarting", "paused", "exited", "dead",
-                    "created", "removed")
+# Docker's states (and removed); "unknown" until the first discovery, also after a resume.
+# A running container failing its healthcheck is "running", with health "unhealthy".
+CONTAINER_STATES = ("unknown", "running", "restarting", "paused", "exited", "dead", "created",
+                    "removed")
 
 DAY = 86_400
 MONTH = 31 * DAY
@@ -288,12 +291,24 @@ class CertificateOut(MonitorOut):
 
 
 class ContainerOut(MonitorOut):
-    status = StateField(CONTAINER_STATES)
+    """A container monitor: Docker's state in ``status``, its healthcheck's in ``health``.
+
+    The monitor stores one condition (``unhealthy`` for a running container failing its
+    healthcheck, see monitors.container); it is shown here as Docker words it.
+    """
+
+    status = fields.Function(lambda container: reported_state(container.status), metadata={
+        "type": "string", "enum": list(CONTAINER_STATES),
+        "description": "The current state, as Docker names it (confirmed after "
+                       "failure_threshold discoveries); a running container failing its "
+                       "healthcheck is running, with health unhealthy, and makes its "
+                       "component degraded."})
     container_name = fields.String()
     container_id = fields.String(allow_none=True)
     image = fields.String(allow_none=True)
     health = fields.String(allow_none=True, metadata={
-        "description": "starting | healthy | unhealthy; null without a healthcheck."})
+        "description": "starting | healthy | unhealthy, as the last discovery saw it; null "
+                       "without a healthcheck."})
     last_seen_at = UTCDateTime(allow_none=True)
 
 

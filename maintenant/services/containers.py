@@ -6,6 +6,11 @@ usual confirmations (failure_threshold): one odd listing does not page anyone. A
 recreated under the same name (a redeploy) keeps its monitor; a container that disappears
 becomes ``removed``, which counts as an outage for a component that uses it, until it comes
 back or the operator deletes its monitor.
+
+A running container failing its healthcheck is fed to the state machine as the condition
+``unhealthy`` (monitors.container explains why): its health flips are transitions like any
+other, with their alerts, degraded time and degraded components, while the API reports it
+as status ``running`` with health ``unhealthy``.
 """
 
 import logging
@@ -13,17 +18,20 @@ import logging
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..config import Config
 from ..extensions import db
 from ..models import Container, utcnow
 from ..monitors.base import ProbeResult
-from ..monitors.container import DockerUnavailable, container_state, docker_host, list_containers
+from ..monitors.container import (DockerUnavailable, container_condition, docker_host,
+                                  docker_tls, list_containers)
 from .monitors import INITIAL_STATE, record_results
 
 log = logging.getLogger(__name__)
 
-# How often the scheduler runs discovery (scheduler.PERIODIC_JOBS): the monitors' interval,
-# so the hourly aggregates credit the time between two listings.
-DISCOVERY_INTERVAL = 30
+# Seconds between two discoveries, from MAINTENANT_DISCOVERY_INTERVAL (config.py), for the
+# scheduler's table of periodic jobs, which is built before any app exists. Within an app,
+# ``discovery_interval()`` reads the app's setting.
+DISCOVERY_INTERVAL = Config.DISCOVERY_INTERVAL
 ENGINE_TIMEOUT = 5
 REMOVED = "removed"
 # The columns' sizes (models.Container): a longer name is cut for display, and a container
@@ -66,6 +74,13 @@ def engine_address():
     return current_app.config.get("DOCKER_HOST") or docker_host()
 
 
+def discovery_interval():
+    """Seconds between two discoveries (MAINTENANT_DISCOVERY_INTERVAL): also every container
+    monitor's interval_seconds, so the hourly aggregates credit the time between two
+    listings (a gap longer than a few intervals counts as no data)."""
+    return current_app.config["DISCOVERY_INTERVAL"]
+
+
 def discover(now=None):
     """List the engine's containers and bring their monitors up to date.
 
@@ -79,7 +94,7 @@ def discover(now=None):
         notices.off()
         return None
     try:
-        infos = list_containers(base_url, timeout=ENGINE_TIMEOUT)
+        infos = list_containers(base_url, timeout=ENGINE_TIMEOUT, tls=docker_tls())
     except DockerUnavailable as error:
         notices.engine_unavailable(error.message)
         return None
@@ -102,11 +117,15 @@ def _update_monitors(infos, now):
             listed.setdefault(info.name, info)  # names are unique within an engine
     monitors = {monitor.container_name: monitor
                 for monitor in db.session.scalars(db.select(Container))}
+    interval = discovery_interval()
+    for monitor in monitors.values():
+        if monitor.interval_seconds != interval:  # the setting changed since the last run
+            monitor.interval_seconds = interval
     created = 0
     for name in listed.keys() - monitors.keys():
         monitors[name] = Container(name=name[:NAME_MAX], container_name=name,
                                    status=INITIAL_STATE[Container.monitor_type],
-                                   interval_seconds=DISCOVERY_INTERVAL)
+                                   interval_seconds=interval)
         db.session.add(monitors[name])
         created += 1
     if created:
@@ -129,7 +148,7 @@ def _update_monitors(infos, now):
 
 def observed(info, now):
     """The probe result a listed container amounts to, with its facts for the monitor."""
-    return ProbeResult(container_state(info), error=trouble(info),
+    return ProbeResult(container_condition(info), error=trouble(info),
                        details={"container_id": info.container_id, "image": info.image,
                                 "health": info.health, "last_seen_at": now})
 

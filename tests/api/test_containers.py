@@ -1,14 +1,20 @@
 """/api/v1/containers: discovered container monitors; list, rename, pause, forget."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from maintenant.extensions import db
 from maintenant.models import Container, MonitorHour, MonitorTransition, utcnow
+from maintenant.services import containers
+from monitors.docker_api import fake_docker, fake_docker_host  # noqa: F401 (fixtures)
 
-from .helpers import assert_error, ids, ok, pick
+from .helpers import assert_error, ids, new_component, ok, pick, status_of
 from .test_endpoints import scheduled
+
+# The states issue 3 names, and "unknown" before the first discovery (and after a resume).
+CONTAINER_STATES = {"unknown", "running", "restarting", "paused", "exited", "dead", "created",
+                    "removed"}
 
 RESPONSE_FIELDS = {
     "id", "name", "paused", "status", "status_changed_at", "last_checked_at", "last_error",
@@ -121,3 +127,64 @@ def test_a_read_token_cannot_write(api, read_api):
     assert_error(read_api.put(f"/containers/{container.id}", json={"paused": True}), 403)
     assert_error(read_api.delete(f"/containers/{container.id}"), 403)
     assert ok(api.get(f"/containers/{container.id}"))["paused"] is False
+
+
+# --- through the Docker engine ----------------------------------------------------------------
+
+@pytest.fixture
+def engine(app, fake_docker_host):  # noqa: F811 (the fixture imported above)
+    """The fake Docker engine, named by DOCKER_HOST, that discovery lists."""
+    app.config["DOCKER_HOST"] = None  # so DOCKER_HOST comes from the environment
+    return fake_docker_host
+
+
+def discover_twice(start):
+    """Two discoveries 30 s apart: what it takes to confirm a change (failure_threshold 2)."""
+    for seconds in (0, 30):
+        containers.discover(now=start + timedelta(seconds=seconds))
+
+
+def test_a_running_container_failing_its_healthcheck_is_running_unhealthy_and_degraded(
+        api, client, engine):
+    engine.add("web", health="healthy")
+    engine.add("batch", state="exited", exit_code=2)
+    start = datetime(2026, 3, 2, 10, 5, tzinfo=timezone.utc)
+    containers.discover(now=start)
+    [web_id] = [item["id"] for item in ok(api.get("/containers"))["items"]
+                if item["container_name"] == "web"]
+    component = new_component(api, monitor_type="container", monitor_id=web_id)
+    assert pick(ok(api.get(f"/containers/{web_id}")), "status", "health", "last_error") == {
+        "status": "running", "health": "healthy", "last_error": None}
+
+    engine.set_health("web", "unhealthy")
+    discover_twice(start + timedelta(seconds=30))
+
+    web = ok(api.get(f"/containers/{web_id}"))
+    assert pick(web, "status", "health", "last_error") == {
+        "status": "running", "health": "unhealthy", "last_error": "healthcheck failing"}
+    listed = {item["container_name"]: item for item in ok(api.get("/containers"))["items"]}
+    assert pick(listed["web"], "status", "health") == {"status": "running",
+                                                       "health": "unhealthy"}
+    assert listed["batch"]["status"] == "exited"
+    assert {item["status"] for item in listed.values()} <= CONTAINER_STATES
+    assert status_of(api, component) == "degraded"
+    assert client.get("/status/api").get_json()["components"][0]["status"] == "degraded"
+
+    engine.set_health("web", "healthy")
+    discover_twice(start + timedelta(seconds=90))
+
+    assert pick(ok(api.get(f"/containers/{web_id}")), "status", "health", "last_error") == {
+        "status": "running", "health": "healthy", "last_error": None}
+    assert status_of(api, component) == "operational"
+
+
+def test_a_stored_unhealthy_condition_is_shown_as_running(api):
+    container = discovered("api", status="unhealthy", health="unhealthy")
+    assert pick(ok(api.get(f"/containers/{container.id}")), "status", "health") == {
+        "status": "running", "health": "unhealthy"}
+
+
+def test_the_description_lists_the_container_states(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    status = spec["components"]["schemas"]["ContainerOut"]["properties"]["status"]
+    assert (status["type"], set(status["enum"])) == ("string", CONTAINER_STATES)

@@ -9,6 +9,7 @@ from cryptography.x509.oid import NameOID
 from maintenant.monitors.certificate import probe_certificate, readable_name
 
 from .servers import HOST, LocalTcpServer, unanswered_port
+from .slow_names import slow_names  # noqa: F401 (a fixture)
 
 MARGIN = 0.5
 
@@ -149,6 +150,39 @@ def test_a_connect_that_hangs_is_unreachable_within_the_timeout(certificates):
     assert result.state == "unreachable"
     assert result.error == "timed out after 0.3 s"
     assert elapsed < 0.3 + MARGIN
+
+
+def test_a_name_lookup_that_hangs_is_unreachable_within_the_timeout(slow_names,
+                                                                   https_server, certificates):
+    name = slow_names.add("hanging-tls.test")
+    started = time.perf_counter()
+    result = probe_certificate(name, https_server.port, timeout=0.3, cafile=certificates.ca_file)
+    elapsed = time.perf_counter() - started
+
+    assert result.state == "unreachable"
+    assert result.error == "name lookup timed out after 0.3 s"
+    assert elapsed < 0.3 + MARGIN
+
+
+def test_a_looked_up_host_is_asked_for_and_verified_by_name(slow_names, tls_server,
+                                                            certificates):
+    server = tls_server(certificates.wrong_host)  # valid for wrong.example only
+    name = slow_names.add("wrong.example", delay=0.1)
+
+    result = probe_certificate(name, server.port, timeout=2, cafile=certificates.ca_file)
+
+    assert result.state == "valid", result.error
+    assert result.details["subject"] == "CN=wrong.example, O=maintenant tests"
+
+
+def test_a_host_name_is_verified_not_its_address(tls_server, certificates):
+    server = tls_server(certificates.wrong_host)
+
+    result = probe_certificate("localhost", server.port, timeout=2, cafile=certificates.ca_file)
+
+    assert result.state == "invalid"
+    assert result.error == ("TLS certificate verify failed: Hostname mismatch, "
+                            "certificate is not valid for 'localhost'.")
 
 
 def test_dates_are_judged_at_the_given_time(https_server, certificates):

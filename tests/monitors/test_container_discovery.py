@@ -1,22 +1,38 @@
-"""Container discovery: the real docker SDK against a fake engine on a unix socket."""
+"""Container discovery: the real docker SDK against a fake engine on a unix socket, and
+over TLS on a local port."""
 
 import os
+import shutil
 import socket
+import ssl
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from http.server import ThreadingHTTPServer
 
 import docker
+import docker.tls
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from maintenant.monitors.container import (
     ContainerInfo,
     DockerUnavailable,
-    container_state,
+    container_condition,
     docker_host,
+    docker_tls,
     list_containers,
+    reported_state,
 )
+from maintenant.schemas.monitors import CONTAINER_STATES
 from maintenant.status import MONITOR_CONTRIBUTION
+from monitors import docker_api
 from monitors.docker_api import FakeDockerEngine, fake_docker  # noqa: F401 (fixture)
+from monitors.servers import LocalCertificateAuthority
 
 # 1.47 words health only in the status text ("Up 5 minutes (healthy)"); 1.52 adds a
 # Health field to each summary. Discovery must read both.
@@ -66,9 +82,11 @@ def test_every_listed_state_is_one_the_status_rules_know(engine):
         engine.add(f"app-{state}", state=state)
     engine.add("checked-bad", health="unhealthy")
 
-    states = {container_state(info) for info in list_containers(engine.url)}
+    conditions = {container_condition(info) for info in list_containers(engine.url)}
 
-    assert states <= set(MONITOR_CONTRIBUTION["container"])
+    assert conditions <= set(MONITOR_CONTRIBUTION["container"])
+    # ...and the API reports each as a state of the issue's list.
+    assert {reported_state(condition) for condition in conditions} <= set(CONTAINER_STATES)
 
 
 def test_names_come_without_the_leading_slash(engine):
@@ -87,13 +105,14 @@ def test_names_come_without_the_leading_slash(engine):
         ("unhealthy", "unhealthy"),
     ],
 )
-def test_health_of_a_running_container_decides_its_state(engine, health, expected):
+def test_health_of_a_running_container_decides_its_condition(engine, health, expected):
     engine.add("api", health=health)
 
     [info] = list_containers(engine.url)
 
-    assert info.health == health
-    assert container_state(info) == expected
+    assert (info.state, info.health) == ("running", health)
+    assert container_condition(info) == expected
+    assert reported_state(container_condition(info)) == "running"
 
 
 @pytest.mark.parametrize("state", ["paused", "exited", "restarting"])
@@ -105,14 +124,14 @@ def test_a_container_that_is_not_running_keeps_its_docker_state_whatever_its_hea
 
     [info] = list_containers(engine.url)
 
-    assert container_state(info) == state
+    assert container_condition(info) == state
 
 
 def test_changes_between_listings_show_in_the_next_one(engine):
     engine.add("web", health="healthy")
     engine.add("worker")
     engine.add("cron")
-    assert {i.name: container_state(i) for i in list_containers(engine.url)} == {
+    assert {i.name: container_condition(i) for i in list_containers(engine.url)} == {
         "web": "running",
         "worker": "running",
         "cron": "running",
@@ -123,7 +142,7 @@ def test_changes_between_listings_show_in_the_next_one(engine):
     engine.remove("cron")
 
     infos = by_name(list_containers(engine.url))
-    assert {name: container_state(info) for name, info in infos.items()} == {
+    assert {name: container_condition(info) for name, info in infos.items()} == {
         "web": "unhealthy",
         "worker": "exited",
     }
@@ -289,16 +308,25 @@ def test_docker_host_is_none_without_an_engine(monkeypatch, tmp_path):
         assert docker_host({}) is None
 
 
-def test_container_state_without_an_engine():
+def test_container_condition_without_an_engine():
     def info(state, health=None):
         return ContainerInfo("web", "0" * 64, "nginx", state, health)
 
-    assert container_state(info("running")) == "running"
-    assert container_state(info("running", "starting")) == "running"
-    assert container_state(info("running", "healthy")) == "running"
-    assert container_state(info("running", "unhealthy")) == "unhealthy"
-    assert container_state(info("paused", "unhealthy")) == "paused"
-    assert container_state(info("dead")) == "dead"
+    assert container_condition(info("running")) == "running"
+    assert container_condition(info("running", "starting")) == "running"
+    assert container_condition(info("running", "healthy")) == "running"
+    assert container_condition(info("running", "unhealthy")) == "unhealthy"
+    assert container_condition(info("paused", "unhealthy")) == "paused"
+    assert container_condition(info("dead")) == "dead"
+
+
+@pytest.mark.parametrize(("condition", "status"), [
+    ("unknown", "unknown"), ("running", "running"), ("unhealthy", "running"),
+    ("restarting", "restarting"), ("paused", "paused"), ("exited", "exited"), ("dead", "dead"),
+    ("created", "created"), ("removed", "removed"),
+])
+def test_the_api_reports_each_condition_as_a_docker_state(condition, status):
+    assert reported_state(condition) == status
 
 
 def test_the_sdks_own_calls_work_against_the_fake(fake_docker):
@@ -317,3 +345,136 @@ def test_the_sdks_own_calls_work_against_the_fake(fake_docker):
             client.containers.get("nope")
     finally:
         client.close()
+
+
+# --- a tcp:// engine that requires TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) -------------------
+
+def write_client_certificate(authority, directory):
+    """DOCKER_CERT_PATH as `docker context` or docker-machine leave it: ca.pem, and cert.pem
+    and key.pem for a client certificate signed by ``authority``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "maintenant")]))
+        .issuer_name(authority.name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(authority.key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    shutil.copy(authority.ca_file, directory / "ca.pem")
+    return directory
+
+
+@contextmanager
+def served_over_tls(engine, server_certificate, client_ca_file):
+    """The fake engine's API on 127.0.0.1 over TLS, asking for a client certificate signed by
+    ``client_ca_file``, as dockerd with --tlsverify does; yields its tcp:// address."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(server_certificate.cert_file, server_certificate.key_file)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(client_ca_file)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), docker_api._Handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, client_address: None  # refused handshakes are the test
+    server.engine, server.connections = engine, set()
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def tls_engine(certificates, tmp_path):
+    """(fake engine, its tcp:// address over TLS, a DOCKER_CERT_PATH the engine trusts)."""
+    cert_path = write_client_certificate(certificates.authority, tmp_path / "docker-certs")
+    with FakeDockerEngine() as engine, \
+            served_over_tls(engine, certificates.valid, certificates.ca_file) as url:
+        yield engine, url, str(cert_path)
+
+
+def test_a_tls_engine_is_listed_with_the_docker_tls_settings(tls_engine, monkeypatch, tmp_path):
+    engine, url, cert_path = tls_engine
+    engine.add("web", health="unhealthy")
+    # Many hosts point requests at other CAs (docker/docker-py#2433): the engine's CA wins.
+    other = LocalCertificateAuthority(tmp_path / "system-ca", name="the system's CA")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", other.ca_file)
+    monkeypatch.setenv("CURL_CA_BUNDLE", other.ca_file)
+
+    tls = docker_tls({"DOCKER_HOST": url, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": cert_path})
+    [info] = list_containers(url, tls=tls)
+
+    assert (info.name, info.state, info.health) == ("web", "running", "unhealthy")
+    assert container_requests(engine) == [
+        f"/v{engine.api_version}/containers/json?limit=-1&all=1&size=0&trunc_cmd=0"]
+
+
+def test_the_tls_settings_are_the_sdks(tmp_path, certificates):
+    cert_path = write_client_certificate(certificates.authority, tmp_path / "certs")
+
+    tls = docker_tls({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(cert_path)})
+
+    assert isinstance(tls, docker.tls.TLSConfig)
+    assert tls.cert == (str(cert_path / "cert.pem"), str(cert_path / "key.pem"))
+    assert (tls.ca_cert, tls.verify) == (str(cert_path / "ca.pem"), True)
+    # DOCKER_CERT_PATH alone: TLS with the client certificate, the engine's not verified;
+    # an empty DOCKER_TLS_VERIFY means no, as for the docker CLI.
+    for environ in ({"DOCKER_CERT_PATH": str(cert_path)},
+                    {"DOCKER_CERT_PATH": str(cert_path), "DOCKER_TLS_VERIFY": ""}):
+        assert docker_tls(environ).verify is False
+
+
+def test_no_tls_settings_no_tls(monkeypatch):
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")  # the SDK would read os.environ for {}
+    assert docker_tls({}) is None
+    assert docker_tls({"DOCKER_HOST": "tcp://10.0.0.5:2375"}) is None
+    monkeypatch.delenv("DOCKER_TLS_VERIFY")
+    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
+    assert docker_tls() is None
+
+
+def test_missing_certificate_files_are_said_in_plain_words(tmp_path):
+    with pytest.raises(DockerUnavailable) as raised:
+        docker_tls({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})
+
+    assert str(raised.value).startswith(
+        "the Docker TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) cannot be used: "
+        f"{tmp_path} needs ca.pem, cert.pem and key.pem (")
+
+
+def test_an_engine_whose_certificate_is_not_trusted_is_unavailable(tls_engine, tmp_path):
+    _, url, _ = tls_engine
+    stranger = LocalCertificateAuthority(tmp_path / "other-ca", name="another CA")
+    cert_path = write_client_certificate(stranger, tmp_path / "other-certs")
+
+    with pytest.raises(DockerUnavailable) as raised:
+        list_containers(url, tls=docker_tls({"DOCKER_TLS_VERIFY": "1",
+                                             "DOCKER_CERT_PATH": str(cert_path)}))
+
+    assert str(raised.value).startswith(
+        f"cannot reach the Docker engine at {url}: TLS certificate not trusted (")
+
+
+def test_a_tls_engine_without_the_tls_settings_is_unavailable_not_empty(tls_engine):
+    engine, url, _ = tls_engine
+    engine.add("web")
+
+    with pytest.raises(DockerUnavailable) as raised:
+        list_containers(url, timeout=2)
+
+    # A real dockerd answers plain HTTP with a 400 that says so; this fake hangs up.
+    assert str(raised.value).startswith(f"cannot reach the Docker engine at {url}: ")

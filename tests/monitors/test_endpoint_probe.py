@@ -14,6 +14,7 @@ from maintenant.monitors.endpoint import (
 )
 
 from .servers import LocalHttpServer, LocalTcpServer, unanswered_port
+from .slow_names import slow_names  # noqa: F401 (a fixture)
 
 # A check cut off by its timeout must end this soon after it.
 MARGIN = 0.5
@@ -484,6 +485,84 @@ def test_a_connect_that_hangs_is_cut_off():
 
     assert result.error == "timed out after 0.3 s"
     assert elapsed < 0.3 + MARGIN
+
+
+# --- name lookups --------------------------------------------------------------------------
+
+def test_a_name_lookup_that_hangs_is_cut_off_at_the_timeout(slow_names, http_server):
+    name = slow_names.add("hanging-http.test")
+
+    result, elapsed = probe_timed(f"http://{name}:{http_server.port}/", timeout=0.3)
+
+    assert result.state == "down"
+    assert result.error == "name lookup timed out after 0.3 s"
+    assert elapsed < 0.3 + MARGIN
+    assert http_server.requests == []
+
+
+def test_a_tcp_name_lookup_that_hangs_is_cut_off_at_the_timeout(slow_names, tcp_server):
+    name = slow_names.add("hanging-tcp.test")
+
+    result, elapsed = probe_timed(f"tcp://{name}:{tcp_server.port}", timeout=0.3)
+
+    assert result.error == "name lookup timed out after 0.3 s"
+    assert elapsed < 0.3 + MARGIN
+
+
+def test_a_slow_lookup_counts_against_the_timeout(slow_names, http_server):
+    name = slow_names.add("slow.test", delay=0.3)
+    http_server.answer(200, delay=0.3)
+
+    result, elapsed = probe_timed(f"http://{name}:{http_server.port}/", timeout=0.5)
+
+    # The lookup took 0.3 s of the 0.5: the answer, 0.3 s later, comes too late.
+    assert result.error == "timed out after 0.5 s"
+    assert elapsed < 0.5 + MARGIN
+
+
+def test_checks_of_a_hanging_name_share_one_lookup_and_hold_up_no_one(slow_names,
+                                                                      http_server):
+    name = slow_names.add("hanging-shared.test")
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        hung = [pool.submit(probe_timed, f"http://{name}:{http_server.port}/", timeout=0.5)
+                for _ in range(20)]
+        others = [pool.submit(probe_timed, url, timeout=0.5)
+                  for url in [http_server.url_for("/by-address"),
+                              f"http://localhost:{http_server.port}/by-name"] * 5]
+        hung, others = [f.result() for f in hung], [f.result() for f in others]
+
+    assert {result.error for result, _ in hung} == {"name lookup timed out after 0.5 s"}
+    assert max(elapsed for _, elapsed in hung) < 0.5 + MARGIN
+    assert slow_names.lookups == [name], "each check waited on a lookup of its own"
+    assert [result.state for result, _ in others] == ["up"] * 10
+
+
+def test_a_looked_up_name_is_still_the_host_the_sni_and_the_verified_name(slow_names,
+                                                                          certificates):
+    """Connected to the address found, the check still speaks to the server by name."""
+    name = slow_names.add("wrong.example", delay=0.1)  # the only name wrong_host is valid for
+    context = certificates.wrong_host.server_context()
+    server_names = []
+    context.sni_callback = lambda tls, server_name, _: server_names.append(server_name)
+    with LocalHttpServer(ssl_context=context) as server:
+        result = probe_endpoint(f"https://{name}:{server.port}/health",
+                                ca_certs=certificates.ca_file, timeout=2)
+        host_header = server.last_request.headers["Host"]
+
+    assert result.state == "up", result.error
+    assert host_header == f"{name}:{server.port}"
+    assert server_names == [name]
+
+
+def test_the_certificate_is_verified_against_the_name_not_the_address(tls_server,
+                                                                      certificates):
+    server = tls_server(certificates.wrong_host)
+
+    result = probe_endpoint(f"https://localhost:{server.port}/", ca_certs=certificates.ca_file)
+
+    assert result.state == "down"
+    assert result.error == ("TLS certificate verify failed: Hostname mismatch, "
+                            "certificate is not valid for 'localhost'.")
 
 
 # --- TCP -----------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """The probe runner: checks on a thread pool, results written in batches by one recorder."""
 
 import time
+from datetime import datetime
 
 import pytest
 
+from maintenant import jobs
 from maintenant.extensions import db
-from maintenant.models import Endpoint, MonitorTransition
+from maintenant.models import Certificate, Endpoint, MonitorTransition
 from maintenant.monitors.runner import probe_now, safely, start_probes, stop_runner
 
 from .servers import LocalHttpServer
@@ -44,14 +46,15 @@ def wait_for(condition, timeout=10.0, every=0.02):
     return time.monotonic() - started
 
 
-def checked(endpoints):
-    """A condition: every endpoint has a recorded check."""
-    ids = [endpoint.id for endpoint in endpoints]
+def checked(monitors):
+    """A condition: every monitor (all of one kind) has a recorded check."""
+    model = type(monitors[0])
+    ids = [monitor.id for monitor in monitors]
 
     def condition():
         db.session.expire_all()
-        return db.session.scalar(db.select(db.func.count()).select_from(Endpoint).where(
-            Endpoint.id.in_(ids), Endpoint.last_checked_at.is_not(None))) == len(ids)
+        return db.session.scalar(db.select(db.func.count()).select_from(model).where(
+            model.id.in_(ids), model.last_checked_at.is_not(None))) == len(ids)
     return condition
 
 
@@ -184,6 +187,30 @@ def test_results_of_many_checks_are_written_in_a_few_batches(http_server, app):
     # A batch every RECORD_EVERY seconds, not a transaction per check.
     assert len(commits) < 20
     assert all(reload(endpoint).status == "up" for endpoint in endpoints[:5])
+
+
+def test_a_certificate_checked_by_the_worker_s_job_shows_in_the_api(api, app, tls_server,
+                                                                    certificates):
+    """The worker's path: the probe job hands the check to the pool, the recorder stores it,
+    and the API then shows what the certificate says."""
+    app.config["PROBE_CA_FILE"] = certificates.ca_file  # the test CA, as a private CA would be
+    server = tls_server(certificates.expiring)
+    created = api.post("/certificates", json={"name": "Website TLS", "host": "localhost",
+                                              "port": server.port})
+    assert created.status_code == 201, created.get_json()
+    certificate = db.session.get(Certificate, created.get_json()["id"])
+
+    assert jobs.run_probes([["certificate", certificate.id, time.time()]]) == 1
+    wait_for(checked([certificate]))
+
+    answer = api.get(f"/certificates/{certificate.id}").get_json()
+    assert answer["status"] == "expiring"
+    assert datetime.fromisoformat(answer["expires_at"]) == \
+        certificates.expiring.not_after.replace(microsecond=0)
+    assert answer["issuer"] == "CN=maintenant test CA, O=maintenant tests"
+    assert answer["subject"] == "CN=localhost, O=maintenant tests"
+    assert answer["days_left"] == 5
+    assert answer["last_error"].startswith("certificate expires in 5 days, on ")
 
 
 def test_a_probe_that_raises_is_a_down_result_not_a_lost_check():

@@ -5,6 +5,7 @@ import time
 
 import redis
 
+from maintenant import jobs
 from maintenant.monitors import schedule
 
 from conftest import TEST_REDIS_URL
@@ -106,6 +107,43 @@ def test_reconcile_to_nothing_empties_the_schedule(app, redis_conn):
     assert entries(redis_conn) == {}
 
 
+def test_the_reconcile_job_rebuilds_the_schedule_from_the_database(api, redis_conn):
+    """What the scheduler runs at start-up and every few minutes: the schedule ends up holding
+    each probed monitor that is not paused once, at its current interval, whatever Redis held."""
+    def create(path, **fields):
+        response = api.post(path, json=fields)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    target = "http://127.0.0.1:9/"
+    kept = create("/endpoints", name="Website", target=target, interval_seconds=30)
+    edited = create("/endpoints", name="API", target=target, interval_seconds=60)
+    paused = create("/endpoints", name="Legacy", target=target, interval_seconds=30, paused=True)
+    certificate = create("/certificates", name="TLS", host="localhost", interval_seconds=3600)
+    heartbeat = create("/heartbeats", name="Backup", interval_seconds=300, grace_seconds=60)
+    deleted = create("/endpoints", name="Gone", target=target, interval_seconds=30)
+    assert api.delete(f"/endpoints/{deleted}").status_code == 204
+    # What Redis holds after updates were lost (an outage, a crash between commit and Redis):
+    # a member kept from before, one at an old interval, one for a monitor paused since, one
+    # for a monitor deleted since; the certificate's member is missing.
+    redis_conn.delete(schedule.schedule_key())
+    redis_conn.zadd(schedule.schedule_key(), {
+        f"endpoint:{kept}:30": 1000.0, f"endpoint:{edited}:30": 1000.0,
+        f"endpoint:{paused}:30": 1000.0, f"endpoint:{deleted}:30": 1000.0})
+
+    assert jobs.reconcile_probes() == (2, 3)
+
+    scores = entries(redis_conn)
+    assert set(scores) == {f"endpoint:{kept}:30", f"endpoint:{edited}:60",
+                           f"certificate:{certificate}:3600"}
+    assert scores[f"endpoint:{kept}:30"] == 1000.0, "an entry that stays keeps its anchor"
+    assert not any(name.startswith("heartbeat:") for name in scores), \
+        f"heartbeat {heartbeat}'s deadlines are a periodic job, not a probe"
+
+    assert jobs.reconcile_probes() == (0, 0)
+    assert entries(redis_conn) == scores
+
+
 # --- pop_due --------------------------------------------------------------------------------
 
 def test_pop_due_takes_only_what_is_due_soonest_first(app, redis_conn):
@@ -205,3 +243,40 @@ def test_concurrent_poppers_never_take_the_same_check(app, redis_conn):
         first = start + monitor_id * 30 / len(wanted)
         # Anchored: every check popped is one of first, first + 30, first + 60...
         assert all(abs((due - first) / 30 - round((due - first) / 30)) < 1e-6 for due in times)
+
+
+def test_simultaneous_edits_leave_one_member_per_monitor(app, redis_conn):
+    """Threads saving one monitor with different intervals at once, as concurrent API edits
+    would: after every round, whichever edit won, the schedule holds that monitor once."""
+    intervals = [5, 10, 30, 60, 120, 300, 600, 3600]
+    rounds = 100
+    barrier = threading.Barrier(len(intervals))
+    counts = []
+    errors = []
+
+    def count_members():
+        counts.append(sum(1 for name in entries(redis_conn) if name.startswith("endpoint:7:")))
+
+    def edit(interval):
+        try:
+            with app.app_context():
+                for _ in range(rounds):
+                    barrier.wait()  # every thread's edit of this round at once
+                    schedule.put("endpoint", 7, interval)
+                    if barrier.wait() == 0:  # all of them done: one thread looks
+                        count_members()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            barrier.abort()
+            errors.append(error)
+
+    schedule.put("endpoint", 70, 30, first_due=1.0)  # another monitor, left alone
+    threads = [threading.Thread(target=edit, args=(interval,)) for interval in intervals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(counts) == rounds
+    assert set(counts) == {1}, f"{sum(c > 1 for c in counts)} rounds left duplicates"
+    assert entries(redis_conn)["endpoint:70:30"] == 1.0

@@ -1,17 +1,23 @@
 """Container discovery on the real database, against a fake Docker engine the real SDK talks to."""
 
 import logging
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from factories import make_component
+from maintenant import config
 from maintenant.extensions import db
-from maintenant.models import Container, MonitorHour, MonitorTransition
+from maintenant.models import (Alert, Container, MonitorHour, MonitorTransition, OutboxEvent,
+                               StatusLogEntry)
 from maintenant.monitors import container as container_monitor
 from maintenant.services import containers
 from maintenant.services.statuses import effective_status
 from monitors.docker_api import fake_docker, fake_docker_host  # noqa: F401 (fixtures)
+from monitors.servers import certificates  # noqa: F401 (fixture)
+from monitors.test_container_discovery import tls_engine  # noqa: F401 (fixture)
 
 # Mid-hour, so the discoveries these tests run stay within one hourly aggregate.
 T0 = datetime(2026, 3, 2, 10, 5, tzinfo=timezone.utc)
@@ -130,19 +136,55 @@ def test_a_container_that_stops_for_one_listing_only_changes_nothing(engine):
     assert [t[1] for t in transitions_of(worker)] == ["running"]
 
 
-def test_a_container_that_turns_unhealthy_is_degraded(engine):
+def test_a_health_flip_while_running_moves_everything_a_state_change_does(engine):
+    """Healthy -> unhealthy -> healthy while running: transitions with their reasons, the
+    component degraded and back, its events, the alerts, and degraded time in the history.
+    (The API shows the unhealthy condition as status running + health unhealthy:
+    tests/api/test_containers.py.)"""
     engine.add("api", health="healthy")
     containers.discover(now=run(0))
     component = make_component("API", monitor_type="container", monitor_id=monitors()["api"].id)
     engine.set_health("api", "unhealthy")
 
     containers.discover(now=run(1))
+    assert effective_status(component) == "operational"  # one listing is not enough
     containers.discover(now=run(2))
 
     api = monitors()["api"]
     assert (api.status, api.health, api.last_error) == ("unhealthy", "unhealthy",
                                                         "healthcheck failing")
     assert effective_status(component) == "degraded"
+
+    engine.set_health("api", "healthy")
+    containers.discover(now=run(3))
+    containers.discover(now=run(4))
+
+    api = monitors()["api"]
+    assert (api.status, api.health, api.last_error) == ("running", "healthy", None)
+    assert effective_status(component) == "operational"
+    assert transitions_of(api) == [
+        ("unknown", "running", run(0), None),
+        ("running", "unhealthy", run(2), "healthcheck failing"),
+        ("unhealthy", "running", run(4), None),
+    ]
+    alerts = db.session.scalars(db.select(Alert).order_by(Alert.id)).all()
+    assert [(a.monitor_id, a.from_status, a.to_status, a.reason) for a in alerts] == [
+        (api.id, "running", "unhealthy", "healthcheck failing"),
+        (api.id, "unhealthy", "running", None),
+    ]
+    logged = db.session.scalars(db.select(StatusLogEntry.to_status).where(
+        StatusLogEntry.component_id == component.id).order_by(StatusLogEntry.id)).all()
+    assert logged[-2:] == ["degraded", "operational"]
+    events = db.session.scalars(db.select(OutboxEvent.payload).where(
+        OutboxEvent.type == "component_changed").order_by(OutboxEvent.id)).all()
+    assert [event["status"] for event in events if event["id"] == component.id][-2:] == [
+        "degraded", "operational"]
+    [hour] = db.session.scalars(db.select(MonitorHour).where(
+        MonitorHour.monitor_type == "container")).all()
+    # running 0 -> 60 (the first unhealthy listing is not confirmed yet), unhealthy 60 -> 120.
+    assert (hour.up_seconds, hour.degraded_seconds, hour.down_seconds) == (
+        pytest.approx(60), pytest.approx(60), 0)
+    assert (hour.checks, hour.failures) == (5, 2)
 
 
 def test_a_removed_container_is_removed_after_two_discoveries_and_comes_back(engine):
@@ -307,6 +349,37 @@ def test_discovery_is_off_without_docker_host_or_socket(app, monkeypatch, tmp_pa
     assert monitors() == {}
 
 
+def test_discovery_speaks_tls_to_an_engine_that_requires_it(app, tls_engine,  # noqa: F811
+                                                           monkeypatch):
+    engine, url, cert_path = tls_engine
+    app.config["DOCKER_HOST"] = None
+    monkeypatch.setenv("DOCKER_HOST", url)
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", cert_path)
+    engine.add("web", health="unhealthy")
+
+    assert containers.discover(now=run(0))["created"] == 1
+    assert (states(), monitors()["web"].health) == ({"web": "unhealthy"}, "unhealthy")
+
+
+def test_unusable_tls_settings_are_said_once_and_keep_the_states(engine, monkeypatch,
+                                                                 tmp_path, log):
+    engine.add("web")
+    containers.discover(now=run(0))
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(tmp_path))
+
+    for n in (1, 2, 3):
+        assert containers.discover(now=run(n)) is None
+
+    warnings = [r.getMessage() for r in log.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "container discovery: the Docker TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) "
+        f"cannot be used: {tmp_path} needs ca.pem, cert.pem and key.pem (")
+    assert states() == {"web": "running"}
+
+
 def test_the_app_setting_names_the_engine_too(app, fake_docker, monkeypatch):  # noqa: F811
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     app.config["DOCKER_HOST"] = fake_docker.url
@@ -333,3 +406,73 @@ def test_the_job_runs_discovery(engine):
 
     assert jobs.discover_containers()["created"] == 1
     assert states() == {"web": "running"}
+
+
+# --- the discovery interval (MAINTENANT_DISCOVERY_INTERVAL) -----------------------------------
+
+SHOW_INTERVALS = """
+from maintenant import create_app
+from maintenant.scheduler import PERIODIC_JOBS
+app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "REDIS_URL": None})
+[job] = [job for job in PERIODIC_JOBS if job.id.endswith("discover-containers")]
+print(app.config["DISCOVERY_INTERVAL"], job.interval)
+"""
+
+
+def start_with(**env):
+    """Start-up with ``env``: (exit code, output) of loading the app and the scheduler's jobs."""
+    result = subprocess.run([sys.executable, "-c", SHOW_INTERVALS], capture_output=True,
+                            text=True, env={"PATH": "/usr/bin:/bin", **env}, timeout=60)
+    return result.returncode, result.stdout.strip() or result.stderr.strip()
+
+
+def test_discovery_runs_every_30_s_by_default():
+    assert start_with() == (0, "30 30")
+    assert start_with(MAINTENANT_DISCOVERY_INTERVAL="") == (0, "30 30")
+
+
+def test_the_discovery_job_follows_the_setting():
+    assert start_with(MAINTENANT_DISCOVERY_INTERVAL="120") == (0, "120 120")
+    assert start_with(MAINTENANT_DISCOVERY_INTERVAL=" 5 ") == (0, "5 5")
+
+
+@pytest.mark.parametrize("value", ["4", "0", "-30", "30s", "1.5", "ten", "86401"])
+def test_a_wrong_discovery_interval_stops_the_process_at_start_up(value):
+    with pytest.raises(ValueError) as raised:
+        config.discovery_interval(value)
+    assert str(raised.value) == ("MAINTENANT_DISCOVERY_INTERVAL must be a whole number of "
+                                 f"seconds from 5 to 86400, not {value!r}")
+
+
+def test_a_wrong_discovery_interval_is_refused_before_anything_runs():
+    code, output = start_with(MAINTENANT_DISCOVERY_INTERVAL="2")
+    assert code != 0
+    assert output.endswith("ValueError: MAINTENANT_DISCOVERY_INTERVAL must be a whole number of "
+                           "seconds from 5 to 86400, not '2'")
+
+
+def test_discovered_monitors_take_the_discovery_interval(app, engine):
+    app.config["DISCOVERY_INTERVAL"] = 120
+    engine.add("web")
+
+    containers.discover(now=T0)
+    containers.discover(now=T0 + timedelta(seconds=120))
+
+    assert monitors()["web"].interval_seconds == 120
+    # Two minutes between listings are two minutes up, not a gap with no data.
+    [hour] = db.session.scalars(db.select(MonitorHour)).all()
+    assert (hour.up_seconds, hour.checks) == (pytest.approx(120), 2)
+
+
+def test_existing_monitors_follow_a_changed_interval(app, engine):
+    engine.add("web")
+    containers.discover(now=T0)
+    assert monitors()["web"].interval_seconds == 30
+    app.config["DISCOVERY_INTERVAL"] = 300  # restarted with a new setting
+
+    containers.discover(now=T0 + timedelta(seconds=300))
+
+    web = monitors()["web"]
+    assert web.interval_seconds == 300
+    [hour] = db.session.scalars(db.select(MonitorHour)).all()
+    assert hour.up_seconds == pytest.approx(300)
