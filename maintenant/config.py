@@ -63,6 +63,27 @@ def discovery_interval(value):
     return seconds
 
 
+# The longest span anything reads from the hourly aggregates: the page's uptime (365 days) and
+# a monitor's history (?days=366), plus a day on each side for time zones.
+MONITOR_HISTORY_DAYS_MIN = 368
+MONITOR_HISTORY_DAYS_DEFAULT = 400
+
+
+def monitor_history_days(value):
+    """MAINTENANT_MONITOR_HISTORY_DAYS: days of hourly monitor aggregates kept; 0 keeps them
+    for ever. A wrong value stops the process at start-up."""
+    if value is None or not value.strip():
+        return MONITOR_HISTORY_DAYS_DEFAULT
+    try:
+        days = int(value.strip())
+    except ValueError:
+        days = None
+    if days is None or (days != 0 and days < MONITOR_HISTORY_DAYS_MIN):
+        raise ValueError(f"MAINTENANT_MONITOR_HISTORY_DAYS must be 0 (keep for ever) or a whole "
+                         f"number of days from {MONITOR_HISTORY_DAYS_MIN}, not {value!r}")
+    return days
+
+
 class Config:
     """Process configuration; every value can be overridden from the environment."""
 
@@ -94,6 +115,8 @@ class Config:
     # Probes running at once in one worker process (threads: a check mostly waits on the network).
     PROBE_CONCURRENCY = int(os.environ.get("MAINTENANT_PROBE_CONCURRENCY", "100"))
     CERTIFICATE_TIMEOUT = 10.0
+    # Days of hourly monitor aggregates kept (0: for ever); older hours are pruned hourly.
+    MONITOR_HISTORY_DAYS = monitor_history_days(os.environ.get("MAINTENANT_MONITOR_HISTORY_DAYS"))
     # A PEM file of CA certificates the probes trust instead of the system's (a private CA).
     PROBE_CA_FILE = os.environ.get("MAINTENANT_PROBE_CA_FILE") or None
     # Container discovery: the engine's address (DOCKER_HOST; else the local socket if present).

@@ -59,6 +59,15 @@ def reconcile_probes():
     return reconcile_probe_schedule()
 
 
+def prune_monitor_history():
+    """Delete the hourly monitor aggregates older than MAINTENANT_MONITOR_HISTORY_DAYS."""
+    from flask import current_app
+
+    from .services.monitor_history import prune_hours
+
+    return prune_hours(current_app.config["MONITOR_HISTORY_DAYS"])
+
+
 def check_heartbeat_deadlines():
     """Heartbeats silent past interval + grace go down."""
     from .services.heartbeats import check_deadlines

@@ -91,6 +91,7 @@ PERIODIC_JOBS = (
                 interval=DISCOVERY_INTERVAL, queue=QUEUE_PROBES),
     # A safety net: the API keeps the probe schedule in step with every change already.
     PeriodicJob(PERIODIC_PREFIX + "reconcile-probes", jobs.reconcile_probes, interval=300),
+    PeriodicJob(PERIODIC_PREFIX + "prune-history", jobs.prune_monitor_history, interval=3600),
 )
 # The scheduler pops probes this far ahead; the worker waits for each one's due time, so
 # the scheduler's one-second poll and the queue's latency do not make checks late.

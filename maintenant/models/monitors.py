@@ -110,7 +110,8 @@ class MonitorHour(db.Model):
 
     monitor_type: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     monitor_id: Mapped[int] = mapped_column(primary_key=True)
-    hour = mapped_column(UTCDateTime, primary_key=True)
+    # Indexed alone too: the retention prune deletes by hour across every monitor.
+    hour = mapped_column(UTCDateTime, primary_key=True, index=True)
     up_seconds: Mapped[float] = mapped_column(default=0.0)
     degraded_seconds: Mapped[float] = mapped_column(default=0.0)
     down_seconds: Mapped[float] = mapped_column(default=0.0)

@@ -76,3 +76,21 @@ class DayTotals:
             if self.latency_count else None,
             "latency_p95_ms": percentile_ms(self.histogram),
         }
+
+
+def prune_hours(days, now=None):
+    """Delete the hourly aggregates older than ``days`` days (none when ``days`` is 0).
+
+    Nothing reads further back than the page's longest uptime window or a monitor's longest
+    history (config.MONITOR_HISTORY_DAYS_MIN keeps both whole), so this only bounds the table:
+    a year of hours is 8,760 rows per monitor.
+
+    Returns:
+        How many rows were deleted.
+    """
+    if not days:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    deleted = db.session.execute(db.delete(MonitorHour).where(MonitorHour.hour < cutoff)).rowcount
+    db.session.commit()
+    return deleted

@@ -4,6 +4,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from maintenant import jobs
+from maintenant.config import monitor_history_days
 from maintenant.extensions import db
 from maintenant.models import Container, MonitorHour, utcnow
 from maintenant.monitors.history import LATENCY_BUCKETS_MS
@@ -237,3 +239,44 @@ def test_the_number_of_queries_does_not_grow_with_the_days(api, endpoint):
         counts.append(len(statements))
     assert counts[0] == counts[1]
     assert sum("monitor_hours" in s for s in statements) == 1
+
+
+# --- retention: hours older than MAINTENANT_MONITOR_HISTORY_DAYS are pruned --------------------
+
+def test_hours_past_the_retention_are_pruned_and_the_longest_history_stays_whole(
+        api, app, endpoint):
+    start = utcnow().replace(minute=0, second=0, microsecond=0)
+    for days_back in (0, 365, 366, 399, 401, 800):
+        add_hour("endpoint", endpoint["id"], start - timedelta(days=days_back), up=3600.0,
+                 checks=60)
+    app.config["MONITOR_HISTORY_DAYS"] = 400
+    longest = f"/endpoints/{endpoint['id']}/history?days=366"
+    before = ok(api.get(longest))
+
+    assert jobs.prune_monitor_history() == 2
+
+    kept = db.session.scalars(db.select(MonitorHour.hour).order_by(MonitorHour.hour)).all()
+    assert [(start - hour).days for hour in reversed(kept)] == [0, 365, 366, 399]
+    # The longest history the API serves still has every day it had before the prune.
+    after = ok(api.get(longest))
+    assert after == before and sum(row["checks"] for row in after["items"]) == 2 * 60
+    assert jobs.prune_monitor_history() == 0
+
+
+def test_a_retention_of_zero_keeps_every_hour(app, endpoint):
+    add_hour("endpoint", endpoint["id"], utcnow() - timedelta(days=3000), up=60.0)
+    app.config["MONITOR_HISTORY_DAYS"] = 0
+    assert jobs.prune_monitor_history() == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(MonitorHour)) == 1
+
+
+@pytest.mark.parametrize("value, days", [(None, 400), ("", 400), (" 0 ", 0), ("368", 368),
+                                         ("3650", 3650)])
+def test_the_retention_setting(value, days):
+    assert monitor_history_days(value) == days
+
+
+@pytest.mark.parametrize("value", ["367", "30", "-1", "1.5", "a year"])
+def test_a_retention_shorter_than_what_the_page_reads_stops_the_start(value):
+    with pytest.raises(ValueError, match="MAINTENANT_MONITOR_HISTORY_DAYS"):
+        monitor_history_days(value)
