@@ -124,10 +124,11 @@ def command(line, env):
     return args
 
 
-def create_monitors(app, count, interval, port, hanging=0, timeout=10.0):
+def create_monitors(app, count, interval, port, hanging=0, timeout=10.0, host="127.0.0.1"):
     """Insert ``count`` endpoint monitors in bulk and put them on the probe schedule.
 
-    The first ``hanging`` of them point at a path the target never answers.
+    The first ``hanging`` of them point at a path the target never answers. ``host`` is the
+    name or address in their targets (a name is looked up by every check).
 
     Returns:
         {monitor_id: first due epoch}, read back from the schedule.
@@ -139,7 +140,7 @@ def create_monitors(app, count, interval, port, hanging=0, timeout=10.0):
 
     now = utcnow()
     rows = [dict(id=n, name=f"bench {n}",
-                 target=f"http://127.0.0.1:{port}/{'hang' if n <= hanging else 'm'}/{n}",
+                 target=f"http://{host}:{port}/{'hang' if n <= hanging else 'm'}/{n}",
                  status="unknown", paused=False, pending_count=0, failure_threshold=2,
                  interval_seconds=interval, method="GET", headers={}, follow_redirects=True,
                  verify_tls=True, expected_statuses="200-399", timeout_seconds=timeout,
@@ -258,6 +259,10 @@ def main(argv=None):
                         "(cut off by their --timeout; default 0)")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="each monitor's timeout in seconds (default 10)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the name or address in the monitors' targets; a name (e.g. "
+                        "localhost, which must resolve to 127.0.0.1) puts a name lookup in "
+                        "every check (default 127.0.0.1)")
     parser.add_argument("--database-url", help="a database to use instead of a temporary "
                         "SQLite file (it must be empty: the release step migrates it)")
     parser.add_argument("--keep", action="store_true",
@@ -298,10 +303,10 @@ def main(argv=None):
         # The monitors arrive while the system runs, as if an operator had added them all at
         # once: their first checks are spread over one interval from now.
         first_due = create_monitors(app, args.monitors, args.interval, port, args.hanging,
-                                    args.timeout)
+                                    args.timeout, args.host)
         added = time.time()
         print(f"{args.monitors} endpoint monitors every {args.interval} s against "
-              f"127.0.0.1:{port} ({args.hanging} never answered, timeout {args.timeout:g} s); "
+              f"{args.host}:{port} ({args.hanging} never answered, timeout {args.timeout:g} s); "
               f"database {database_url.split(':', 1)[0]}; running {args.duration:g} s",
               flush=True)
         time.sleep(WARMUP)
