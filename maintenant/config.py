@@ -49,18 +49,30 @@ DISCOVERY_INTERVAL_MIN = 5
 DISCOVERY_INTERVAL_MAX = 86_400
 
 
+def whole_number(name, value, default, accepted, expected):
+    """The whole number an environment variable holds, ``default`` when it is unset or blank.
+
+    Raises:
+        ValueError: naming the variable and ``expected`` when the value is not a whole number
+            or ``accepted(number)`` is false; raised at start-up, it stops the process.
+    """
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or not accepted(number):
+        raise ValueError(f"{name} must be {expected}, not {value!r}")
+    return number
+
+
 def discovery_interval(value):
     """MAINTENANT_DISCOVERY_INTERVAL in seconds; a wrong value stops the process at start-up."""
-    if value is None or not value.strip():
-        return DISCOVERY_INTERVAL_DEFAULT
-    try:
-        seconds = int(value.strip())
-    except ValueError:
-        seconds = None
-    if seconds is None or not DISCOVERY_INTERVAL_MIN <= seconds <= DISCOVERY_INTERVAL_MAX:
-        raise ValueError(f"MAINTENANT_DISCOVERY_INTERVAL must be a whole number of seconds from "
-                         f"{DISCOVERY_INTERVAL_MIN} to {DISCOVERY_INTERVAL_MAX}, not {value!r}")
-    return seconds
+    return whole_number(
+        "MAINTENANT_DISCOVERY_INTERVAL", value, DISCOVERY_INTERVAL_DEFAULT,
+        lambda seconds: DISCOVERY_INTERVAL_MIN <= seconds <= DISCOVERY_INTERVAL_MAX,
+        f"a whole number of seconds from {DISCOVERY_INTERVAL_MIN} to {DISCOVERY_INTERVAL_MAX}")
 
 
 # The longest span anything reads from the hourly aggregates: the page's uptime (365 days) and
@@ -72,16 +84,10 @@ MONITOR_HISTORY_DAYS_DEFAULT = 400
 def monitor_history_days(value):
     """MAINTENANT_MONITOR_HISTORY_DAYS: days of hourly monitor aggregates kept; 0 keeps them
     for ever. A wrong value stops the process at start-up."""
-    if value is None or not value.strip():
-        return MONITOR_HISTORY_DAYS_DEFAULT
-    try:
-        days = int(value.strip())
-    except ValueError:
-        days = None
-    if days is None or (days != 0 and days < MONITOR_HISTORY_DAYS_MIN):
-        raise ValueError(f"MAINTENANT_MONITOR_HISTORY_DAYS must be 0 (keep for ever) or a whole "
-                         f"number of days from {MONITOR_HISTORY_DAYS_MIN}, not {value!r}")
-    return days
+    return whole_number(
+        "MAINTENANT_MONITOR_HISTORY_DAYS", value, MONITOR_HISTORY_DAYS_DEFAULT,
+        lambda days: days == 0 or days >= MONITOR_HISTORY_DAYS_MIN,
+        f"0 (keep for ever) or a whole number of days from {MONITOR_HISTORY_DAYS_MIN}")
 
 
 class Config:
